@@ -1,0 +1,7 @@
+-- id: pre_consent.accelerometer_trusted
+-- severity: warn
+-- description: accelerometer_trusted readings timestamped before their customer's shareWithResearchAsOfDate
+SELECT t.*, c.consent_at
+FROM accelerometer_trusted AS t
+JOIN consent_by_email AS c ON t."user" = c.email
+WHERE t."timestamp" < c.consent_at

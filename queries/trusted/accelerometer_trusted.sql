@@ -1,0 +1,8 @@
+-- accelerometer_trusted: phone readings of consenting customers only.
+-- Keeps: accelerometer_landing rows whose `user` is the email of a customer_trusted customer.
+-- A semi-join (IN), not a JOIN, so a customer with two trusted records cannot double a reading;
+-- accelerometer columns only, so no customer field leaks into this zone.
+-- Reads: accelerometer_landing, customer_trusted.
+SELECT a.*
+FROM accelerometer_landing AS a
+WHERE a."user" IN (SELECT email FROM customer_trusted)

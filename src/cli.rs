@@ -1,0 +1,191 @@
+//! The command line: clap definitions and what each command does with the engine. `main.rs` only
+//! maps the outcome to an exit code: 0 clean, 1 an error-severity check failed, 2 bad usage or input.
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::generate::{generate, GenerateOptions, Injections};
+use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions};
+use crate::report::{render_junit, render_text, Report};
+
+#[derive(Debug, Parser)]
+#[command(name = "stedi-tui", version, about = "Explore and validate the STEDI lakehouse on embedded DuckDB")]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Landing data: DATA/customer/landing, DATA/accelerometer/landing, DATA/step_trainer/landing
+    #[arg(long, value_name = "DIR", default_value = "sample_data")]
+    pub data: PathBuf,
+    /// The SQL: landing/, reference/, trusted/, curated/, checks/
+    #[arg(long, value_name = "DIR", default_value = "queries")]
+    pub queries: PathBuf,
+    /// DuckDB worker threads (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// DuckDB memory limit, e.g. 4GB (default: DuckDB's, 80% of RAM)
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+}
+
+impl SourceArgs {
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            data_dir: self.data.clone(),
+            queries_dir: self.queries.clone(),
+            threads: self.threads,
+            memory_limit: self.memory_limit.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Run without the TUI: load, run the stages and checks, print the report, exit 0/1/2
+    #[arg(long)]
+    pub check: bool,
+    /// Report format for --check
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Every warning counts as an error
+    #[arg(long)]
+    pub strict: bool,
+    /// Show personal fields (emails, names, phones, birthdays) unmasked
+    #[arg(long)]
+    pub show_pii: bool,
+    /// JSON {"table": rows}: add a row_count.<table> check (error) per table
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write deterministic synthetic landing data in the layout of the real STEDI data
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output folder (DIR/customer/landing, ...); created if missing
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of customers
+    #[arg(long, value_name = "N", conflicts_with = "scale")]
+    pub customers: Option<usize>,
+    /// Size relative to the real data: 1 = 956 customers, ~81k accelerometer readings
+    #[arg(long, value_name = "F")]
+    pub scale: Option<f64>,
+    /// Random seed: the same seed gives the same files
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+    /// Average Step Trainer readings per customer (each with ~2.8 accelerometer readings)
+    #[arg(long, value_name = "N", default_value_t = crate::engine::generate::DEFAULT_READINGS)]
+    pub readings: usize,
+    /// Problems to inject: orphans, pre-consent, cross-customer, revoked, duplicates or all,
+    /// comma separated, each optionally =COUNT (default 3)
+    #[arg(long, value_name = "KINDS", default_value = "")]
+    pub inject: String,
+}
+
+/// What went wrong, as the user sees it: one line and exit code 2.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl From<EngineError> for CliError {
+    fn from(e: EngineError) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+pub fn run(cli: Cli) -> Result<i32, CliError> {
+    match cli.command {
+        Some(Command::Generate(args)) => run_generate(&args),
+        None if cli.run.check => run_check(&cli.run),
+        None => {
+            eprintln!("stedi-tui: the terminal UI is not built yet; showing the --check report instead");
+            run_check(&cli.run)
+        }
+    }
+}
+
+fn run_check(args: &RunArgs) -> Result<i32, CliError> {
+    let mut engine = Engine::open(args.source.engine_options())?;
+    let expect = match &args.expect {
+        Some(path) => Some((path.clone(), CheckOptions::read_expect(path)?)),
+        None => None,
+    };
+    let options = CheckOptions { strict: args.strict, expect };
+    let outcomes = engine.run_all(&options, &mut |_| {})?;
+    let report = Report::build(&engine, &outcomes, args.strict, args.show_pii)?;
+    let rendered = match args.format {
+        Format::Text => render_text(&report),
+        Format::Json => report.render_json(),
+        Format::Junit => render_junit(&report),
+    };
+    match &args.output {
+        Some(path) => write_atomically(path, rendered.as_bytes())?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(rendered.as_bytes()).map_err(|e| CliError(format!("stdout: {e}")))?;
+        }
+    }
+    if !report.summary.failed_error_checks.is_empty() {
+        eprintln!("stedi-tui: failed: {}", report.summary.failed_error_checks.join(", "));
+    }
+    Ok(report.summary.exit_code)
+}
+
+/// Write next to the target and rename, so a reader never sees half a report.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| CliError(format!("{}: cannot write: {e}", path.display()));
+    let name = path.file_name().ok_or_else(|| CliError(format!("{}: not a file name", path.display())))?;
+    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    fs::write(&tmp, bytes).map_err(fail)?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        fail(e)
+    })
+}
+
+fn run_generate(args: &GenerateArgs) -> Result<i32, CliError> {
+    let customers = match (args.customers, args.scale) {
+        (Some(n), _) => n,
+        (None, Some(f)) if f > 0.0 => GenerateOptions::customers_for_scale(f),
+        (None, Some(f)) => return Err(CliError(format!("--scale must be positive, not {f}"))),
+        (None, None) => 300,
+    };
+    let inject = Injections::parse(&args.inject, 3).map_err(|e| CliError(format!("--inject: {e}")))?;
+    let options = GenerateOptions { out: args.out.clone(), customers, seed: args.seed, readings: args.readings, inject };
+    let summary = generate(&options)?;
+    eprintln!(
+        "stedi-tui: wrote {} customer records, {} accelerometer and {} step trainer readings in {} files ({} bytes) to {}",
+        summary.customer_records,
+        summary.accelerometer_readings,
+        summary.step_trainer_readings,
+        summary.files,
+        summary.bytes,
+        args.out.display()
+    );
+    println!("{}", serde_json::to_string_pretty(&summary).expect("summary serialises"));
+    Ok(0)
+}

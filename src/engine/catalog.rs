@@ -1,0 +1,288 @@
+//! The catalog: everything under `queries/`, read at run time so a user can edit a stage or add a
+//! check without recompiling. Layout (dbt-like, one SQL file per model or test):
+//!
+//! - `landing/<table>_landing.sql`   CREATE TABLE with the declared landing types
+//! - `reference/<view>.sql`          SELECTs the checks (and strict stages) share, e.g. who consents
+//! - `trusted/<table>.sql`, `curated/<table>.sql`   one SELECT per zone table (a stage)
+//! - `checks/<id>.sql`               a SELECT returning failing rows, with an id/severity header
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::error::{EngineError, Result};
+use super::sql_text::{identifiers, strip_trailing_semicolons};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Zone {
+    Landing,
+    Trusted,
+    Curated,
+}
+
+impl Zone {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Zone::Landing => "landing",
+            Zone::Trusted => "trusted",
+            Zone::Curated => "curated",
+        }
+    }
+}
+
+/// A SQL file's leading `--` comment block: `key: value` lines become fields, the rest is prose.
+#[derive(Debug, Clone, Default)]
+pub struct Header {
+    pub fields: BTreeMap<String, String>,
+    pub prose: Vec<String>,
+}
+
+const HEADER_KEYS: [&str; 4] = ["id", "severity", "description", "for_each"];
+
+impl Header {
+    pub fn parse(sql: &str) -> Header {
+        let mut header = Header::default();
+        for line in sql.lines() {
+            let line = line.trim();
+            let Some(text) = line.strip_prefix("--") else {
+                if line.is_empty() {
+                    continue;
+                }
+                break;
+            };
+            let text = text.trim();
+            match text.split_once(':') {
+                Some((key, value)) if HEADER_KEYS.contains(&key.trim()) => {
+                    header.fields.insert(key.trim().to_string(), value.trim().to_string());
+                }
+                _ => header.prose.push(text.to_string()),
+            }
+        }
+        header
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LandingTable {
+    /// e.g. `customer_landing`
+    pub name: String,
+    /// the folder under DATA, e.g. `customer` for `DATA/customer/landing/`
+    pub dataset: String,
+    pub path: PathBuf,
+    pub ddl: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReferenceView {
+    pub name: String,
+    pub path: PathBuf,
+    pub sql: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    pub zone: Zone,
+    pub path: PathBuf,
+    /// The SELECT, as written (header comment included; DuckDB ignores comments).
+    pub sql: String,
+    /// The header comment's prose: what it keeps and why.
+    pub about: String,
+    /// Tables (landing, reference or other stages) the SELECT mentions, in file order.
+    pub reads: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warn,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// Which tables a generic check (one whose id contains `{table}`) is instantiated for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForEach {
+    /// every landing and zone table
+    Tables,
+    /// every table named in the `--expect` file
+    Expected,
+    /// an explicit list
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckDef {
+    /// The id, possibly a template such as `duplicate.{table}`.
+    pub id: String,
+    pub severity: Severity,
+    pub description: String,
+    pub for_each: Option<ForEach>,
+    pub path: PathBuf,
+    pub sql: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub root: PathBuf,
+    pub landing: Vec<LandingTable>,
+    pub references: Vec<ReferenceView>,
+    /// Stages in an order where every stage comes after the stages it reads.
+    pub stages: Vec<Stage>,
+    pub checks: Vec<CheckDef>,
+}
+
+fn sql_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    let entries = fs::read_dir(dir).map_err(|e| EngineError::input(dir, format!("cannot read folder: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read_sql(path: &Path) -> Result<String> {
+    fs::read_to_string(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+impl Catalog {
+    pub fn load(root: &Path) -> Result<Catalog> {
+        if !root.is_dir() {
+            return Err(EngineError::input(root, "queries folder not found"));
+        }
+        let mut landing = Vec::new();
+        for path in sql_files(&root.join("landing"))? {
+            let name = stem(&path);
+            let Some(dataset) = name.strip_suffix("_landing") else {
+                return Err(EngineError::sql(&path, "a landing table's file must be named <dataset>_landing.sql"));
+            };
+            landing.push(LandingTable { dataset: dataset.to_string(), ddl: read_sql(&path)?, name, path });
+        }
+        if landing.is_empty() {
+            return Err(EngineError::input(root.join("landing"), "no landing table definitions (*.sql)"));
+        }
+        let mut references = Vec::new();
+        for path in sql_files(&root.join("reference"))? {
+            let sql = strip_trailing_semicolons(&read_sql(&path)?).to_string();
+            references.push(ReferenceView { name: stem(&path), path, sql });
+        }
+        let mut stages = Vec::new();
+        for (zone, folder) in [(Zone::Trusted, "trusted"), (Zone::Curated, "curated")] {
+            for path in sql_files(&root.join(folder))? {
+                let text = read_sql(&path)?;
+                let header = Header::parse(&text);
+                let sql = strip_trailing_semicolons(&text).to_string();
+                if sql.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with("--")) {
+                    return Err(EngineError::sql(&path, "stage file holds no SELECT"));
+                }
+                let mut reads = Vec::new();
+                for id in identifiers(&sql) {
+                    if !reads.contains(&id) {
+                        reads.push(id);
+                    }
+                }
+                stages.push(Stage { name: stem(&path), zone, path, sql, about: header.prose.join(" "), reads });
+            }
+        }
+        let known: BTreeSet<String> = landing
+            .iter()
+            .map(|t| t.name.to_lowercase())
+            .chain(references.iter().map(|r| r.name.to_lowercase()))
+            .collect();
+        let stages = order_stages(stages, &known)?;
+        let mut checks = Vec::new();
+        for path in sql_files(&root.join("checks"))? {
+            checks.push(parse_check(&path, &read_sql(&path)?)?);
+        }
+        Ok(Catalog { root: root.to_path_buf(), landing, references, stages, checks })
+    }
+
+    pub fn stage(&self, name: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+
+    /// Every table the pipeline produces, landing first, then stages in run order.
+    pub fn table_names(&self) -> Vec<(String, Zone)> {
+        self.landing
+            .iter()
+            .map(|t| (t.name.clone(), Zone::Landing))
+            .chain(self.stages.iter().map(|s| (s.name.clone(), s.zone)))
+            .collect()
+    }
+}
+
+fn parse_check(path: &Path, text: &str) -> Result<CheckDef> {
+    let header = Header::parse(text);
+    let field = |key: &str| header.fields.get(key).cloned();
+    let id = field("id").ok_or_else(|| EngineError::sql(path, "check header has no `-- id:` line"))?;
+    let severity = match field("severity").as_deref() {
+        Some("error") => Severity::Error,
+        Some("warn") | Some("warning") => Severity::Warn,
+        Some(other) => return Err(EngineError::sql(path, format!("severity must be error or warn, not {other:?}"))),
+        None => return Err(EngineError::sql(path, "check header has no `-- severity:` line")),
+    };
+    let description = field("description").unwrap_or_default();
+    let for_each = match field("for_each") {
+        None => None,
+        Some(v) if v == "tables" => Some(ForEach::Tables),
+        Some(v) if v == "expected" => Some(ForEach::Expected),
+        Some(v) => Some(ForEach::List(v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())),
+    };
+    if for_each.is_some() != id.contains("{table}") {
+        return Err(EngineError::sql(path, "a check with `for_each` needs `{table}` in its id, and only then"));
+    }
+    let sql = strip_trailing_semicolons(text).to_string();
+    Ok(CheckDef { id, severity, description, for_each, path: path.to_path_buf(), sql })
+}
+
+/// Kahn's algorithm over "stage A mentions stage B"; ties keep zone and file order, so trusted
+/// stages run before curated ones when nothing else decides.
+fn order_stages(stages: Vec<Stage>, known: &BTreeSet<String>) -> Result<Vec<Stage>> {
+    let names: Vec<String> = stages.iter().map(|s| s.name.to_lowercase()).collect();
+    for (i, stage) in stages.iter().enumerate() {
+        if known.contains(&names[i]) || names[..i].contains(&names[i]) {
+            return Err(EngineError::sql(&stage.path, format!("table name {} is defined twice", stage.name)));
+        }
+    }
+    let deps: Vec<Vec<usize>> = stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.reads.iter().filter_map(|r| names.iter().position(|n| n == r)).filter(|&j| j != i).collect()
+        })
+        .collect();
+    let mut done = vec![false; stages.len()];
+    let mut order = Vec::new();
+    while order.len() < stages.len() {
+        let next = (0..stages.len()).find(|&i| !done[i] && deps[i].iter().all(|&d| done[d]));
+        match next {
+            Some(i) => {
+                done[i] = true;
+                order.push(i);
+            }
+            None => {
+                let stuck: Vec<String> =
+                    (0..stages.len()).filter(|&i| !done[i]).map(|i| stages[i].path.display().to_string()).collect();
+                return Err(EngineError::sql(&stuck[0], format!("stages read each other in a cycle: {}", stuck.join(", "))));
+            }
+        }
+    }
+    let mut slots: Vec<Option<Stage>> = stages.into_iter().map(Some).collect();
+    Ok(order.into_iter().map(|i| slots[i].take().expect("each stage ordered once")).collect())
+}

@@ -1,0 +1,58 @@
+//! One error type for the engine. Every variant renders as a single line that names the file or
+//! folder at fault, because users (and CI logs) see it verbatim.
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub enum EngineError {
+    /// A folder or file the user pointed at is missing, empty or unreadable (exit 2).
+    Input { path: PathBuf, message: String },
+    /// A SQL file under queries/ is malformed or DuckDB rejected it (exit 2).
+    Sql { path: PathBuf, message: String },
+    /// Anything else DuckDB reports while the engine drives it.
+    Duck(String),
+    /// The user interrupted a running query.
+    Cancelled,
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+impl EngineError {
+    pub fn input(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        EngineError::Input { path: path.as_ref().to_path_buf(), message: message.into() }
+    }
+    pub fn sql(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        EngineError::Sql { path: path.as_ref().to_path_buf(), message: message.into() }
+    }
+}
+
+/// DuckDB messages can span lines (hints, caret markers); the CLI promises one line.
+pub fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Input { path, message } => {
+                write!(f, "{}: {}", path.display(), one_line(message))
+            }
+            EngineError::Sql { path, message } => write!(f, "{}: {}", path.display(), one_line(message)),
+            EngineError::Duck(message) => write!(f, "duckdb: {}", one_line(message)),
+            EngineError::Cancelled => write!(f, "cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<duckdb::Error> for EngineError {
+    fn from(e: duckdb::Error) -> Self {
+        let text = e.to_string();
+        if text.contains("INTERRUPT") || text.contains("Interrupted") {
+            EngineError::Cancelled
+        } else {
+            EngineError::Duck(text)
+        }
+    }
+}

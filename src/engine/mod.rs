@@ -1,0 +1,128 @@
+//! The engine: landing files -> landing tables -> stages -> checks, all in one embedded DuckDB.
+//! It knows nothing of terminals: the CLI, the report renderers and the TUI drive it through
+//! [`Engine`] and read the [`TableStats`] and [`CheckOutcome`]s it produced.
+pub mod catalog;
+pub mod checks;
+pub mod error;
+pub mod generate;
+pub mod load;
+pub mod mask;
+pub mod pipeline;
+pub mod rows;
+pub mod sql_text;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use duckdb::Connection;
+
+pub use catalog::{Catalog, CheckDef, Severity, Stage, Zone};
+pub use checks::{CheckOptions, CheckOutcome};
+pub use error::{EngineError, Result};
+pub use load::SourceFile;
+pub use rows::RowSet;
+
+/// How to run DuckDB and where to find things.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub data_dir: PathBuf,
+    pub queries_dir: PathBuf,
+    pub threads: Option<usize>,
+    pub memory_limit: Option<String>,
+}
+
+impl EngineOptions {
+    pub fn new(data_dir: impl Into<PathBuf>, queries_dir: impl Into<PathBuf>) -> Self {
+        EngineOptions { data_dir: data_dir.into(), queries_dir: queries_dir.into(), threads: None, memory_limit: None }
+    }
+}
+
+/// One table the pipeline holds, with how it got there.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableStats {
+    pub name: String,
+    pub zone: Zone,
+    pub rows: u64,
+    /// Time to load (landing) or to materialise (stages).
+    #[serde(serialize_with = "serialize_seconds")]
+    pub elapsed: Duration,
+    /// Landing tables: the files they came from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceFile>,
+}
+
+pub fn serialize_seconds<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e6)
+}
+
+/// What the engine reports while it works, for progress bars and the TUI's loading screen.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    LoadingFile { table: String, path: PathBuf, index: usize, total: usize },
+    Stage { name: String, index: usize, total: usize },
+    Check { id: String, index: usize, total: usize },
+}
+
+/// Where the time went, phase by phase.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Timings {
+    #[serde(serialize_with = "serialize_seconds")]
+    pub load: Duration,
+    #[serde(serialize_with = "serialize_seconds")]
+    pub stages: Duration,
+    #[serde(serialize_with = "serialize_seconds")]
+    pub checks: Duration,
+}
+
+pub struct Engine {
+    conn: Connection,
+    pub options: EngineOptions,
+    pub catalog: Catalog,
+    pub tables: Vec<TableStats>,
+    pub timings: Timings,
+}
+
+impl Engine {
+    /// Validate the folders, read the catalog and open an in-memory DuckDB. Nothing is loaded yet.
+    pub fn open(options: EngineOptions) -> Result<Engine> {
+        if !options.data_dir.is_dir() {
+            return Err(EngineError::input(&options.data_dir, "data folder not found"));
+        }
+        let catalog = Catalog::load(&options.queries_dir)?;
+        let conn = Connection::open_in_memory()?;
+        if let Some(threads) = options.threads {
+            conn.execute_batch(&format!("SET threads = {threads}"))?;
+        }
+        if let Some(limit) = &options.memory_limit {
+            conn.execute_batch(&format!("SET memory_limit = {}", sql_text::quote_literal(limit)))
+                .map_err(|e| EngineError::input(Path::new("--memory-limit"), e.to_string()))?;
+        }
+        Ok(Engine { conn, options, catalog, tables: Vec::new(), timings: Timings::default() })
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn table(&self, name: &str) -> Option<&TableStats> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// Load, run the stages and the checks: what `--check` does.
+    pub fn run_all(&mut self, checks: &CheckOptions, progress: &mut dyn FnMut(Progress)) -> Result<Vec<CheckOutcome>> {
+        self.load(progress)?;
+        self.run_stages(progress)?;
+        self.run_checks(checks, progress)
+    }
+
+    /// A window of any SELECT's rows, as text.
+    pub fn fetch(&self, sql: &str, limit: u64, offset: u64) -> Result<RowSet> {
+        rows::fetch_rows(&self.conn, sql, limit, offset)
+    }
+
+    /// Row counts named by table, e.g. for `--expect` files and tests.
+    pub fn row_counts(&self) -> BTreeMap<String, u64> {
+        self.tables.iter().map(|t| (t.name.clone(), t.rows)).collect()
+    }
+}

@@ -1,0 +1,17 @@
+use clap::Parser;
+use std::process::ExitCode;
+
+use stedi_tui::cli::{run, Cli};
+
+fn main() -> ExitCode {
+    // Panics (there should be none) still get a readable report; errors are one line, no backtrace.
+    let _ = color_eyre::install();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("stedi-tui: error: {}", e.0);
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! One [`Report`] value, built from what the engine produced, rendered as text, JSON or JUnit XML.
+//! Renderers only format: every number comes from the engine.
+mod junit;
+mod text;
+
+use std::path::PathBuf;
+
+use crate::engine::{serialize_seconds, CheckOutcome, Engine, Result, RowSet, Severity, Timings, Zone};
+
+pub use junit::render_junit;
+pub use text::render_text;
+
+/// How many failing rows the report shows per failed check.
+pub const SAMPLE_ROWS: u64 = 5;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableLine {
+    pub name: String,
+    pub zone: Zone,
+    pub rows: u64,
+    #[serde(serialize_with = "serialize_seconds")]
+    pub seconds: std::time::Duration,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckLine {
+    pub id: String,
+    pub severity: Severity,
+    pub declared_severity: Severity,
+    pub status: &'static str,
+    pub failing_rows: u64,
+    pub description: String,
+    pub file: PathBuf,
+    #[serde(serialize_with = "serialize_seconds")]
+    pub seconds: std::time::Duration,
+    /// Up to [`SAMPLE_ROWS`] failing rows, personal fields masked unless `--show-pii`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<Sample>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Sample {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub tables: usize,
+    pub checks: usize,
+    pub passed: usize,
+    pub warnings: usize,
+    pub errors: usize,
+    pub failed_error_checks: Vec<String>,
+    pub strict: bool,
+    pub pii_shown: bool,
+    pub exit_code: i32,
+    pub timings: Timings,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub data_dir: PathBuf,
+    pub queries_dir: PathBuf,
+    pub tables: Vec<TableLine>,
+    pub checks: Vec<CheckLine>,
+    pub summary: Summary,
+}
+
+impl Report {
+    /// Gather tables, check outcomes and samples of the failing rows into one value.
+    pub fn build(engine: &Engine, outcomes: &[CheckOutcome], strict: bool, show_pii: bool) -> Result<Report> {
+        let tables = engine
+            .tables
+            .iter()
+            .map(|t| TableLine { name: t.name.clone(), zone: t.zone, rows: t.rows, seconds: t.elapsed })
+            .collect();
+        let mut checks = Vec::with_capacity(outcomes.len());
+        for o in outcomes {
+            let sample = if o.passed() {
+                None
+            } else {
+                let rows: RowSet = engine.check_rows(o, SAMPLE_ROWS, 0)?;
+                Some(Sample { rows: rows.display_rows(show_pii), columns: rows.columns })
+            };
+            checks.push(CheckLine {
+                id: o.id.clone(),
+                severity: o.severity,
+                declared_severity: o.declared_severity,
+                status: if o.passed() { "pass" } else { "fail" },
+                failing_rows: o.failing_rows,
+                description: o.description.clone(),
+                file: o.file.clone(),
+                seconds: o.elapsed,
+                sample,
+            });
+        }
+        let failed_error_checks: Vec<String> = outcomes.iter().filter(|o| o.is_error()).map(|o| o.id.clone()).collect();
+        let summary = Summary {
+            tables: engine.tables.len(),
+            checks: outcomes.len(),
+            passed: outcomes.iter().filter(|o| o.passed()).count(),
+            warnings: outcomes.iter().filter(|o| !o.passed() && o.severity == Severity::Warn).count(),
+            errors: failed_error_checks.len(),
+            exit_code: if failed_error_checks.is_empty() { 0 } else { 1 },
+            failed_error_checks,
+            strict,
+            pii_shown: show_pii,
+            timings: engine.timings,
+        };
+        Ok(Report {
+            tool: "stedi-tui",
+            version: env!("CARGO_PKG_VERSION"),
+            data_dir: engine.options.data_dir.clone(),
+            queries_dir: engine.options.queries_dir.clone(),
+            tables,
+            checks,
+            summary,
+        })
+    }
+
+    pub fn render_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serialises") + "\n"
+    }
+}
+
+impl CheckLine {
+    /// PASS, WARN (failed, warn severity) or FAIL (failed, error severity).
+    pub fn verdict(&self) -> &'static str {
+        match (self.status, self.severity) {
+            ("pass", _) => "PASS",
+            (_, Severity::Warn) => "WARN",
+            _ => "FAIL",
+        }
+    }
+}

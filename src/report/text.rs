@@ -1,0 +1,99 @@
+//! The plain-text report: table counts, one line per check, then samples of the failing rows.
+use std::fmt::Write;
+
+use super::Report;
+
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn render_text(report: &Report) -> String {
+    let mut out = String::new();
+    let name_width = report.tables.iter().map(|t| t.name.len()).max().unwrap_or(5).max(5);
+    let _ = writeln!(out, "{:<8} {:<name_width$} {:>12} {:>9}", "zone", "table", "rows", "time");
+    for t in &report.tables {
+        let _ = writeln!(
+            out,
+            "{:<8} {:<name_width$} {:>12} {:>8.3}s",
+            t.zone.as_str(),
+            t.name,
+            group(t.rows),
+            t.seconds.as_secs_f64()
+        );
+    }
+    if report.checks.is_empty() {
+        return out;
+    }
+    let id_width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(5);
+    let _ = writeln!(out);
+    for c in &report.checks {
+        let _ = writeln!(
+            out,
+            "{} {:<5} {:<id_width$} {:>9}  {}",
+            c.verdict(),
+            c.severity.as_str(),
+            c.id,
+            group(c.failing_rows),
+            c.description
+        );
+    }
+    for c in report.checks.iter().filter(|c| c.sample.is_some()) {
+        let sample = c.sample.as_ref().expect("filtered");
+        let _ = writeln!(out, "\n{} {}: {} failing rows, first {}:", c.verdict(), c.id, group(c.failing_rows), sample.rows.len());
+        let widths: Vec<usize> = (0..sample.columns.len())
+            .map(|i| sample.rows.iter().map(|r| r[i].chars().count()).chain([sample.columns[i].len()]).max().unwrap_or(0).min(40))
+            .collect();
+        let line = |cells: &[String]| {
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(v, w)| {
+                    let v: String = v.chars().take(*w).collect();
+                    format!("{v:<w$}")
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
+        let _ = writeln!(out, "  {}", line(&sample.columns).trim_end());
+        for row in &sample.rows {
+            let _ = writeln!(out, "  {}", line(row).trim_end());
+        }
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\n{} checks: {} passed, {} warnings, {} errors{}{}",
+        s.checks,
+        s.passed,
+        s.warnings,
+        s.errors,
+        if s.strict { " (strict: warnings count as errors)" } else { "" },
+        if s.pii_shown { " (personal data shown)" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "time: load {:.3}s, stages {:.3}s, checks {:.3}s",
+        s.timings.load.as_secs_f64(),
+        s.timings.stages.as_secs_f64(),
+        s.timings.checks.as_secs_f64()
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(super::group(81273), "81,273");
+        assert_eq!(super::group(956), "956");
+        assert_eq!(super::group(1000000), "1,000,000");
+    }
+}

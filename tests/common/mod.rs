@@ -1,0 +1,50 @@
+//! Shared helpers for the integration tests: generated data sets in temp folders and a full engine
+//! run over them. Everything runs the real engine on a real DuckDB.
+#![allow(dead_code)]
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use stedi_tui::engine::generate::{generate, GenerateOptions, GenerateSummary, Injections};
+use stedi_tui::engine::{CheckOptions, CheckOutcome, Engine, EngineOptions};
+
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn queries_dir() -> PathBuf {
+    project_root().join("queries")
+}
+
+/// Generate a data set into a new temp folder.
+pub fn generated(customers: usize, seed: u64, inject: Injections) -> (tempfile::TempDir, GenerateSummary) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut options = GenerateOptions::new(dir.path(), customers, seed);
+    options.readings = 8;
+    options.inject = inject;
+    let summary = generate(&options).expect("generate");
+    (dir, summary)
+}
+
+/// Load, run the stages and the checks; return the engine (for row counts) and the outcomes.
+pub fn run_pipeline(data: &Path, queries: &Path, options: &CheckOptions) -> (Engine, Vec<CheckOutcome>) {
+    let mut engine = Engine::open(EngineOptions::new(data, queries)).expect("open");
+    let outcomes = engine.run_all(options, &mut |_| {}).expect("pipeline runs");
+    (engine, outcomes)
+}
+
+pub fn failing(outcomes: &[CheckOutcome]) -> BTreeMap<String, u64> {
+    outcomes.iter().filter(|o| !o.passed()).map(|o| (o.id.clone(), o.failing_rows)).collect()
+}
+
+/// Copy a folder tree (for editing a copy of queries/ in a test).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
