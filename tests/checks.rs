@@ -23,7 +23,13 @@ fn clean_data_passes_every_check_but_the_rubric_pii_one() {
     assert_eq!(failing, BTreeMap::from([(PII.to_string(), 1)]), "the rubric ML table carries `user`");
     // The required ids are all there.
     let ids = all_check_ids(&outcomes);
-    for t in ["customer_trusted", "accelerometer_trusted", "step_trainer_trusted", "customer_curated", "machine_learning_curated"] {
+    for t in [
+        "customer_trusted",
+        "accelerometer_trusted",
+        "step_trainer_trusted",
+        "customer_curated",
+        "machine_learning_curated",
+    ] {
         assert!(ids.contains(&format!("consent_leak.{t}")), "consent_leak.{t}");
     }
     for (table, _) in engine.catalog.table_names() {

@@ -96,7 +96,13 @@ fn sample_data_check_passes_and_prints_the_eight_tables() {
         assert!(stdout.lines().any(|l| l.split_whitespace().nth(1) == Some(t)), "{t} in\n{stdout}");
     }
     // sample_data carries some of every warn-level problem, and no leak.
-    for id in ["orphan.accelerometer_landing", "pre_consent.accelerometer_trusted", "cross_customer.machine_learning_curated", "duplicate.accelerometer_landing", "duplicate_key.customer_landing"] {
+    for id in [
+        "orphan.accelerometer_landing",
+        "pre_consent.accelerometer_trusted",
+        "cross_customer.machine_learning_curated",
+        "duplicate.accelerometer_landing",
+        "duplicate_key.customer_landing",
+    ] {
         assert!(stdout.lines().any(|l| l.starts_with("WARN") && l.contains(id)), "{id} warns in\n{stdout}");
     }
     assert!(stdout.lines().filter(|l| l.contains("consent_leak.")).all(|l| l.starts_with("PASS")));
@@ -179,7 +185,11 @@ fn removing_the_consent_filter_fails_the_leak_check_with_exit_1() {
 
 #[test]
 fn strict_mode_exits_1_on_warnings() {
-    stedi().args(["--check", "--strict"]).assert().code(1).stderr(predicate::str::contains("pii.machine_learning_curated"));
+    stedi()
+        .args(["--check", "--strict"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("pii.machine_learning_curated"));
 }
 
 #[test]
@@ -187,7 +197,18 @@ fn generate_is_deterministic_and_sample_data_is_what_the_readme_says() {
     let a = tempfile::tempdir().unwrap();
     // The exact command README.md documents for sample_data/.
     stedi()
-        .args(["generate", "--customers", "250", "--readings", "10", "--seed", "2026", "--inject", "orphans,pre-consent,cross-customer,duplicates", "--out"])
+        .args([
+            "generate",
+            "--customers",
+            "250",
+            "--readings",
+            "10",
+            "--seed",
+            "2026",
+            "--inject",
+            "orphans,pre-consent,cross-customer,duplicates",
+            "--out",
+        ])
         .arg(a.path())
         .assert()
         .success();

@@ -3,6 +3,7 @@
 -- the same millisecond (sensorReadingTime = timestamp), as the original Glue job joined them.
 -- Known flaw, kept for fidelity and reported by the checks: the join ignores who owns each device,
 -- so it can pair one customer's Step Trainer with another customer's phone, and it carries `user`.
+-- drops: no reading of the other device in the same millisecond
 -- Reads: step_trainer_trusted, accelerometer_trusted.
 SELECT s.sensorReadingTime, s.serialNumber, s.distanceFromObject,
        a."user", a."timestamp", a.x, a.y, a.z

@@ -1,6 +1,7 @@
 -- customer_trusted: the customers who agreed to share their data for research.
 -- Keeps: customer_landing records whose shareWithResearchAsOfDate is set (any record, as the
 -- original Glue job did; strict mode also honours a later record that revokes consent).
+-- drops: no research consent (shareWithResearchAsOfDate is null)
 -- Reads: customer_landing.
 SELECT *
 FROM customer_landing

@@ -37,7 +37,7 @@ pub struct Header {
     pub prose: Vec<String>,
 }
 
-const HEADER_KEYS: [&str; 4] = ["id", "severity", "description", "for_each"];
+const HEADER_KEYS: [&str; 5] = ["id", "severity", "description", "for_each", "drops"];
 
 impl Header {
     pub fn parse(sql: &str) -> Header {
@@ -88,6 +88,8 @@ pub struct Stage {
     pub sql: String,
     /// The header comment's prose: what it keeps and why.
     pub about: String,
+    /// The header's `-- drops:` line: why a row of its main input is not kept.
+    pub drops: Option<String>,
     /// Tables (landing, reference or other stages) the SELECT mentions, in file order.
     pub reads: Vec<String>,
 }
@@ -197,7 +199,8 @@ impl Catalog {
                         reads.push(id);
                     }
                 }
-                stages.push(Stage { name: stem(&path), zone, path, sql, about: header.prose.join(" "), reads });
+                let drops = header.fields.get("drops").cloned();
+                stages.push(Stage { name: stem(&path), zone, path, sql, about: header.prose.join(" "), drops, reads });
             }
         }
         let known: BTreeSet<String> = landing
@@ -263,9 +266,7 @@ fn order_stages(stages: Vec<Stage>, known: &BTreeSet<String>) -> Result<Vec<Stag
     let deps: Vec<Vec<usize>> = stages
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            s.reads.iter().filter_map(|r| names.iter().position(|n| n == r)).filter(|&j| j != i).collect()
-        })
+        .map(|(i, s)| s.reads.iter().filter_map(|r| names.iter().position(|n| n == r)).filter(|&j| j != i).collect())
         .collect();
     let mut done = vec![false; stages.len()];
     let mut order = Vec::new();
@@ -279,7 +280,10 @@ fn order_stages(stages: Vec<Stage>, known: &BTreeSet<String>) -> Result<Vec<Stag
             None => {
                 let stuck: Vec<String> =
                     (0..stages.len()).filter(|&i| !done[i]).map(|i| stages[i].path.display().to_string()).collect();
-                return Err(EngineError::sql(&stuck[0], format!("stages read each other in a cycle: {}", stuck.join(", "))));
+                return Err(EngineError::sql(
+                    &stuck[0],
+                    format!("stages read each other in a cycle: {}", stuck.join(", ")),
+                ));
             }
         }
     }

@@ -73,12 +73,9 @@ fn instantiate<'a>(def: &'a CheckDef, tables: &[String], expected: &[String]) ->
         description: def.description.replace("{table}", table),
     };
     match &def.for_each {
-        None => vec![CheckInstance {
-            def,
-            id: def.id.clone(),
-            sql: def.sql.clone(),
-            description: def.description.clone(),
-        }],
+        None => {
+            vec![CheckInstance { def, id: def.id.clone(), sql: def.sql.clone(), description: def.description.clone() }]
+        }
         Some(ForEach::Tables) => tables.iter().map(|t| fill(t)).collect(),
         Some(ForEach::Expected) => expected.iter().map(|t| fill(t)).collect(),
         Some(ForEach::List(list)) => list.iter().map(|t| fill(t)).collect(),
@@ -88,7 +85,11 @@ fn instantiate<'a>(def: &'a CheckDef, tables: &[String], expected: &[String]) ->
 impl Engine {
     /// Run every check in `queries/checks/` (after the stages). A check whose SQL fails is an error
     /// naming its file, never a silent pass.
-    pub fn run_checks(&mut self, options: &CheckOptions, progress: &mut dyn FnMut(Progress)) -> Result<Vec<CheckOutcome>> {
+    pub fn run_checks(
+        &mut self,
+        options: &CheckOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<CheckOutcome>> {
         let started = Instant::now();
         let tables: Vec<String> = self.tables.iter().map(|t| t.name.clone()).collect();
         let mut expected_tables = Vec::new();
@@ -100,10 +101,8 @@ impl Engine {
                 if !tables.contains(table) {
                     return Err(EngineError::input(path, format!("names unknown table {table:?}")));
                 }
-                self.conn.execute(
-                    "INSERT INTO expected_row_counts VALUES (?, ?)",
-                    duckdb::params![table, *rows as i64],
-                )?;
+                self.conn
+                    .execute("INSERT INTO expected_row_counts VALUES (?, ?)", duckdb::params![table, *rows as i64])?;
                 expected_tables.push(table.clone());
             }
         }

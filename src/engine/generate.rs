@@ -48,9 +48,17 @@ impl Injections {
                 "revoked" => inj.revoked = count,
                 "duplicates" => inj.duplicates = count,
                 "all" => {
-                    inj = Injections { orphans: count, pre_consent: count, cross_customer: count, revoked: count, duplicates: count }
+                    inj = Injections {
+                        orphans: count,
+                        pre_consent: count,
+                        cross_customer: count,
+                        revoked: count,
+                        duplicates: count,
+                    }
                 }
-                other => return Err(format!("unknown problem {other:?}; known: {}, all", Injections::KINDS.join(", "))),
+                other => {
+                    return Err(format!("unknown problem {other:?}; known: {}, all", Injections::KINDS.join(", ")))
+                }
             }
         }
         Ok(inj)
@@ -136,15 +144,15 @@ impl Rng {
 
 const FIRST: [&str; 40] = [
     "Santosh", "Ben", "Frank", "Jeff", "Sarah", "Lyn", "Chris", "Grace", "Jacob", "Liz", "Senthil", "Bobby", "Trevor",
-    "Edward", "Danny", "Gail", "Kathy", "Neeraj", "Spencer", "Steve", "Suresh", "John", "Mary", "Aisha", "Wei",
-    "Olga", "Pedro", "Fatima", "Hiro", "Ingrid", "Kofi", "Lucia", "Mateo", "Nadia", "Omar", "Priya", "Rosa", "Sven",
-    "Tariq", "Yara",
+    "Edward", "Danny", "Gail", "Kathy", "Neeraj", "Spencer", "Steve", "Suresh", "John", "Mary", "Aisha", "Wei", "Olga",
+    "Pedro", "Fatima", "Hiro", "Ingrid", "Kofi", "Lucia", "Mateo", "Nadia", "Omar", "Priya", "Rosa", "Sven", "Tariq",
+    "Yara",
 ];
 const LAST: [&str; 40] = [
     "Clayton", "Khatib", "Doshi", "Lincoln", "Mitra", "Davis", "Jones", "Hansen", "Ahmed", "Anandh", "Abram", "Wu",
     "Huey", "Stafford", "Howard", "Lee", "Smith", "Kumar", "Phillips", "Hofmann", "Garcia", "Silva", "Nguyen",
-    "Okafor", "Tanaka", "Novak", "Rossi", "Haddad", "Larsen", "Mensah", "Ortiz", "Petrov", "Quinn", "Reyes",
-    "Sato", "Berg", "Walsh", "Young", "Zhang", "Mendes",
+    "Okafor", "Tanaka", "Novak", "Rossi", "Haddad", "Larsen", "Mensah", "Ortiz", "Petrov", "Quinn", "Reyes", "Sato",
+    "Berg", "Walsh", "Young", "Zhang", "Mendes",
 ];
 
 /// One customer, a pure function of (seed, index): nothing is kept in memory between uses.
@@ -212,7 +220,15 @@ impl Layout {
             .map(|j| {
                 let time = c.window_start + self.window / 2 + j as i64 * 2_000;
                 let roll = rng.below(100);
-                let count = if roll < 10 { 1 } else if roll < 35 { 2 } else if roll < 72 { 3 } else { 4 };
+                let count = if roll < 10 {
+                    1
+                } else if roll < 35 {
+                    2
+                } else if roll < 72 {
+                    3
+                } else {
+                    4
+                };
                 let mut accel: Vec<[f64; 3]> = Vec::with_capacity(count);
                 while accel.len() < count {
                     let mut axis = || (rng.below(2001) as f64 - 1000.0) / 1000.0;
@@ -250,11 +266,20 @@ fn customer_line(c: &Customer, last_update: i64, consent: Option<i64>) -> String
 }
 
 fn accel_line(user: &str, time: i64, xyz: [f64; 3]) -> String {
-    format!("{{\"user\":{},\"timestamp\":{time},\"x\":{:?},\"y\":{:?},\"z\":{:?}}}\n", json_str(user), xyz[0], xyz[1], xyz[2])
+    format!(
+        "{{\"user\":{},\"timestamp\":{time},\"x\":{:?},\"y\":{:?},\"z\":{:?}}}\n",
+        json_str(user),
+        xyz[0],
+        xyz[1],
+        xyz[2]
+    )
 }
 
 fn step_line(serial: &str, time: i64, distance: i64) -> String {
-    format!("{{\"sensorReadingTime\":{time},\"serialNumber\":{},\"distanceFromObject\":{distance}}}\n", json_str(serial))
+    format!(
+        "{{\"sensorReadingTime\":{time},\"serialNumber\":{},\"distanceFromObject\":{distance}}}\n",
+        json_str(serial)
+    )
 }
 
 /// A table's output, split into `files` files by customer range, as the S3 landing folders are.
@@ -272,7 +297,15 @@ impl Sink {
     fn new(out: &Path, dataset: &'static str, files: usize, customers: usize) -> Result<Sink> {
         let dir = out.join(dataset).join("landing");
         fs::create_dir_all(&dir).map_err(|e| EngineError::input(&dir, format!("cannot create: {e}")))?;
-        Ok(Sink { dir, dataset, files: files.max(1), customers: customers.max(1), current: None, written: Vec::new(), records: 0 })
+        Ok(Sink {
+            dir,
+            dataset,
+            files: files.max(1),
+            customers: customers.max(1),
+            current: None,
+            written: Vec::new(),
+            records: 0,
+        })
     }
 
     /// Write `line` into the file that holds customer `i`'s range.
@@ -319,14 +352,18 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateSummary> {
     let mut consenting = (0..n).filter(|&i| layout.customer(i).consent.is_some());
     let mut take = |k: usize| -> Vec<usize> { consenting.by_ref().take(k).collect() };
     let pre_consent = take(inj.pre_consent);
-    let cross: Vec<(usize, usize)> = take(2 * inj.cross_customer).chunks(2).filter(|p| p.len() == 2).map(|p| (p[0], p[1])).collect();
+    let cross: Vec<(usize, usize)> =
+        take(2 * inj.cross_customer).chunks(2).filter(|p| p.len() == 2).map(|p| (p[0], p[1])).collect();
     let revoked = take(inj.revoked);
     let duplicated = take(inj.duplicates);
     let got = pre_consent.len() + 2 * cross.len() + revoked.len() + duplicated.len();
     if got < inj.customers_needed() {
         return Err(EngineError::input(
             &options.out,
-            format!("the injections need {} consenting customers but only {got} were generated; raise --customers", inj.customers_needed()),
+            format!(
+                "the injections need {} consenting customers but only {got} were generated; raise --customers",
+                inj.customers_needed()
+            ),
         ));
     }
 
@@ -366,7 +403,11 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateSummary> {
             let t = c.window_start + 500;
             steps.write(i, &step_line(&c.serial, t, 200))?;
             accel.write(i, &accel_line(&c.email, t, [0.5, 0.5, 0.5]))?;
-            for id in ["pre_consent.accelerometer_trusted", "pre_consent.step_trainer_trusted", "pre_consent.machine_learning_curated"] {
+            for id in [
+                "pre_consent.accelerometer_trusted",
+                "pre_consent.step_trainer_trusted",
+                "pre_consent.machine_learning_curated",
+            ] {
                 add(id, 1);
             }
         }

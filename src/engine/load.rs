@@ -82,10 +82,8 @@ pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
 /// `read_json`'s `columns={...}` argument: the declared types, so nothing is auto-detected and every
 /// data set gets the same schema.
 fn columns_struct(columns: &[Column]) -> String {
-    let fields: Vec<String> = columns
-        .iter()
-        .map(|c| format!("{}: {}", quote_literal(&c.name), quote_literal(&c.data_type)))
-        .collect();
+    let fields: Vec<String> =
+        columns.iter().map(|c| format!("{}: {}", quote_literal(&c.name), quote_literal(&c.data_type))).collect();
     format!("{{{}}}", fields.join(", "))
 }
 
@@ -108,7 +106,8 @@ pub fn load_landing_table(
     let mut sources = Vec::with_capacity(files.len());
     for (index, path) in files.iter().enumerate() {
         on_file(path, index, files.len());
-        let bytes = fs::metadata(path).map(|m| m.len()).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
+        let bytes =
+            fs::metadata(path).map(|m| m.len()).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
         let started = Instant::now();
         // An empty file holds no records; DuckDB would reject it as malformed JSON.
         let rows = if bytes == 0 {
@@ -127,7 +126,10 @@ pub fn load_landing_table(
 fn explain_load_error(path: &Path, columns: &[Column], message: &str) -> EngineError {
     if let Some(column) = columns.iter().find(|c| !c.nullable && message.contains(&format!(".{}", c.name))) {
         if let Some(line) = first_record_without(path, &column.name) {
-            return EngineError::input(path, format!("line {line}: required field {:?} is missing or null", column.name));
+            return EngineError::input(
+                path,
+                format!("line {line}: required field {:?} is missing or null", column.name),
+            );
         }
     }
     let message = one_line(message);

@@ -83,7 +83,8 @@ mod tests {
 
     #[test]
     fn identifiers_skip_comments_and_strings() {
-        let ids = identifiers("-- reads customer_landing\nSELECT \"user\" FROM t /* x_y */ WHERE a = 'customer_trusted'");
+        let ids =
+            identifiers("-- reads customer_landing\nSELECT \"user\" FROM t /* x_y */ WHERE a = 'customer_trusted'");
         assert_eq!(ids, vec!["select", "user", "from", "t", "where", "a"]);
     }
 

@@ -15,7 +15,12 @@ pub fn render_junit(report: &Report) -> String {
         } else {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status
-                .set_message(format!("{} failing rows ({}): {}", check.failing_rows, check.severity.as_str(), check.description))
+                .set_message(format!(
+                    "{} failing rows ({}): {}",
+                    check.failing_rows,
+                    check.severity.as_str(),
+                    check.description
+                ))
                 .set_type(check.severity.as_str());
             if let Some(sample) = &check.sample {
                 let mut text = sample.columns.join("\t");

@@ -47,9 +47,25 @@ pub fn render_text(report: &Report) -> String {
     }
     for c in report.checks.iter().filter(|c| c.sample.is_some()) {
         let sample = c.sample.as_ref().expect("filtered");
-        let _ = writeln!(out, "\n{} {}: {} failing rows, first {}:", c.verdict(), c.id, group(c.failing_rows), sample.rows.len());
+        let _ = writeln!(
+            out,
+            "\n{} {}: {} failing rows, first {}:",
+            c.verdict(),
+            c.id,
+            group(c.failing_rows),
+            sample.rows.len()
+        );
         let widths: Vec<usize> = (0..sample.columns.len())
-            .map(|i| sample.rows.iter().map(|r| r[i].chars().count()).chain([sample.columns[i].len()]).max().unwrap_or(0).min(40))
+            .map(|i| {
+                sample
+                    .rows
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([sample.columns[i].len()])
+                    .max()
+                    .unwrap_or(0)
+                    .min(40)
+            })
             .collect();
         let line = |cells: &[String]| {
             cells

@@ -1,0 +1,64 @@
+//! What each stage kept and dropped: the numbers a reviewer reads to see the consent filter work.
+//! A stage's main input is the first table it reads with exactly the stage's columns (a filter
+//! stage); its dropped rows are that input minus the output, as a multiset (EXCEPT ALL), so
+//! duplicates are counted too. A stage without such an input (a join) has no dropped rows.
+use super::catalog::Stage;
+use super::error::Result;
+use super::load::table_columns;
+use super::rows::count_rows;
+use super::sql_text::quote_ident;
+use super::Engine;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageFlow {
+    pub stage: String,
+    pub input: Option<String>,
+    pub input_rows: Option<u64>,
+    pub kept: u64,
+    pub dropped: Option<u64>,
+    pub reason: Option<String>,
+}
+
+impl Engine {
+    /// The filter input of a stage, if it has one (see the module comment).
+    pub fn stage_input(&self, stage: &Stage) -> Result<Option<String>> {
+        let output: Vec<String> = table_columns(self.connection(), &stage.name)?.into_iter().map(|c| c.name).collect();
+        for read in &stage.reads {
+            let Some(table) = self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(read)) else { continue };
+            let cols: Vec<String> =
+                table_columns(self.connection(), &table.name)?.into_iter().map(|c| c.name).collect();
+            if cols == output {
+                return Ok(Some(table.name.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The rows of a stage's input that did not reach its output (SQL for a preview).
+    pub fn dropped_rows_sql(&self, stage: &Stage) -> Result<Option<String>> {
+        Ok(self.stage_input(stage)?.map(|input| {
+            format!("SELECT * FROM {} EXCEPT ALL SELECT * FROM {}", quote_ident(&input), quote_ident(&stage.name))
+        }))
+    }
+
+    /// Kept and dropped counts for every stage, in run order.
+    pub fn stage_flows(&self) -> Result<Vec<StageFlow>> {
+        let mut flows = Vec::new();
+        for stage in &self.catalog.stages {
+            let input = self.stage_input(stage)?;
+            let dropped = match self.dropped_rows_sql(stage)? {
+                Some(sql) => Some(count_rows(self.connection(), &sql)?),
+                None => None,
+            };
+            flows.push(StageFlow {
+                stage: stage.name.clone(),
+                input_rows: input.as_ref().and_then(|i| self.table(i)).map(|t| t.rows),
+                input,
+                kept: self.table(&stage.name).map_or(0, |t| t.rows),
+                dropped,
+                reason: stage.drops.clone(),
+            });
+        }
+        Ok(flows)
+    }
+}

@@ -1,0 +1,35 @@
+//! Everything a person can ask the app to do. Keys and mouse events become an [`Action`]
+//! (see `keymap`), and `App::update` is the only place that acts on them.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    ToggleHelp,
+    /// Esc: cancel the running query, else close the popup or input, else go back a view.
+    Back,
+    GoPipeline,
+    GoChecks,
+    OpenSqlPrompt,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Left,
+    Right,
+    /// Enter: open what is selected (a table, a stage, a check's failing rows).
+    Open,
+    /// Stage view: the rows the stage dropped.
+    Dropped,
+    /// Stage view: the rows the stage kept.
+    Kept,
+    Sort,
+    Filter,
+    Search,
+    NextMatch,
+    Profile,
+    TogglePii,
+    /// A mouse click on the n-th line of the main area.
+    ClickLine(u16),
+}

@@ -1,0 +1,676 @@
+//! The app's state and the one place it changes: [`App::update`] for actions, [`App::on_response`]
+//! for what the worker sends back. Drawing (in `views`) only reads it.
+use std::collections::BTreeMap;
+use std::sync::mpsc::{RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use duckdb::InterruptHandle;
+
+use super::action::Action;
+use super::keymap::{self, Context};
+use super::preview::Preview;
+use super::worker::{Request, Response, Snapshot, Worker};
+use crate::engine::{CheckOutcome, Progress, Severity, Zone};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Pipeline,
+    /// A stage, by index in the catalog's run order.
+    Stage(usize),
+    Table,
+    Checks,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Filter,
+    Search,
+    Sql,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Prepare,
+    Page,
+    Profile,
+    Search,
+}
+
+pub struct App {
+    pub view: View,
+    /// Where Esc goes: earlier views, each with the preview it showed (a table view's preview).
+    back: Vec<(View, Option<Preview>)>,
+    pub data_label: String,
+    pub snapshot: Option<Snapshot>,
+    pub progress: Option<String>,
+    pub load_error: Option<String>,
+    /// What the worker is doing right now, for the spinner ("sorting…").
+    pub busy: Option<String>,
+    pub busy_since: Option<Instant>,
+    /// The last error or notice, shown above the key bar.
+    pub message: Option<String>,
+    pub pipeline_cursor: usize,
+    pub checks_cursor: usize,
+    pub stage_scroll: u16,
+    pub preview: Option<Preview>,
+    /// Filter, sort that last prepared without error (restored when a new one fails).
+    applied: (Option<String>, Option<(usize, bool)>),
+    pub input: Option<(InputKind, String)>,
+    pub sql_history: Vec<String>,
+    history_pos: Option<usize>,
+    pub show_help: bool,
+    pub show_pii: bool,
+    pub quit: bool,
+    /// Rows the table view can show, and where the main area starts (set while drawing).
+    pub page_height: usize,
+    pub main_top: u16,
+    interrupt: Option<Arc<InterruptHandle>>,
+    worker: Worker,
+    next_id: u64,
+    pending: BTreeMap<u64, Pending>,
+}
+
+impl App {
+    pub fn new(worker: Worker, data_label: String) -> App {
+        App {
+            view: View::Pipeline,
+            back: Vec::new(),
+            data_label,
+            snapshot: None,
+            progress: Some("starting".to_string()),
+            load_error: None,
+            busy: None,
+            busy_since: None,
+            message: None,
+            pipeline_cursor: 0,
+            checks_cursor: 0,
+            stage_scroll: 0,
+            preview: None,
+            applied: (None, None),
+            input: None,
+            sql_history: Vec::new(),
+            history_pos: None,
+            show_help: false,
+            show_pii: false,
+            quit: false,
+            page_height: 20,
+            main_top: 1,
+            interrupt: None,
+            worker,
+            next_id: 0,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// Whether the app still waits on the worker (loading, or a request in flight).
+    pub fn is_waiting(&self) -> bool {
+        (self.snapshot.is_none() && self.load_error.is_none()) || !self.pending.is_empty()
+    }
+
+    /// Apply every response that has arrived; wait up to `wait` for the first one.
+    pub fn pump(&mut self, wait: Duration) -> bool {
+        let mut changed = false;
+        let first = match self.worker.responses.recv_timeout(wait) {
+            Ok(r) => Some(r),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => {
+                if self.snapshot.is_none() && self.load_error.is_none() {
+                    self.load_error = Some("the engine stopped unexpectedly".to_string());
+                    changed = true;
+                }
+                None
+            }
+        };
+        if let Some(r) = first {
+            self.on_response(r);
+            changed = true;
+            while let Ok(r) = self.worker.responses.try_recv() {
+                self.on_response(r);
+            }
+        }
+        changed
+    }
+
+    /// For tests and the end of start-up: process responses until nothing is outstanding.
+    pub fn wait_idle(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.is_waiting() && Instant::now() < deadline {
+            self.pump(Duration::from_millis(20));
+        }
+    }
+
+    pub fn context(&self) -> Context {
+        match self.view {
+            View::Pipeline | View::Checks => Context::Lists,
+            View::Stage(_) => Context::Stage,
+            View::Table => Context::Table,
+        }
+    }
+
+    // ----- the pipeline's lists ---------------------------------------------------------------
+
+    /// Tables in the order the pipeline view lists them: landing, trusted, curated.
+    pub fn pipeline_tables(&self) -> Vec<(String, Zone)> {
+        let Some(s) = &self.snapshot else { return Vec::new() };
+        let mut tables: Vec<(String, Zone)> = s.tables.iter().map(|t| (t.name.clone(), t.zone)).collect();
+        tables.sort_by_key(|(_, zone)| *zone);
+        tables
+    }
+
+    /// Checks as listed: failed errors first, then warnings, then passes (each in file order).
+    pub fn checks_sorted(&self) -> Vec<&CheckOutcome> {
+        let Some(s) = &self.snapshot else { return Vec::new() };
+        let mut checks: Vec<&CheckOutcome> = s.checks.iter().collect();
+        checks.sort_by_key(|c| match (c.passed(), c.severity) {
+            (false, Severity::Error) => 0,
+            (false, Severity::Warn) => 1,
+            _ => 2,
+        });
+        checks
+    }
+
+    /// The worst status of the checks about `table`: Some(Error|Warn) when one fails.
+    pub fn table_status(&self, table: &str) -> Option<Severity> {
+        let s = self.snapshot.as_ref()?;
+        let mine = s.checks.iter().filter(|c| c.id.rsplit_once('.').map(|(_, t)| t) == Some(table) && !c.passed());
+        mine.map(|c| c.severity).max_by_key(|s| matches!(s, Severity::Error))
+    }
+
+    // ----- actions ----------------------------------------------------------------------------
+
+    pub fn on_key(&mut self, key: KeyEvent) {
+        if self.input.is_some() {
+            self.on_input_key(key);
+            return;
+        }
+        if self.show_help && key.code != KeyCode::Char('q') {
+            // Any key closes the help popup.
+            self.show_help = false;
+            return;
+        }
+        if let Some(action) = keymap::action_for(key, self.context()) {
+            self.update(action);
+        }
+    }
+
+    pub fn on_mouse(&mut self, mouse: MouseEvent) {
+        match mouse.kind {
+            MouseEventKind::ScrollDown => (0..3).for_each(|_| self.update(Action::Down)),
+            MouseEventKind::ScrollUp => (0..3).for_each(|_| self.update(Action::Up)),
+            MouseEventKind::Down(MouseButton::Left) if mouse.row >= self.main_top => {
+                self.update(Action::ClickLine(mouse.row - self.main_top))
+            }
+            _ => {}
+        }
+    }
+
+    pub fn update(&mut self, action: Action) {
+        self.message = None;
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => self.show_help = !self.show_help,
+            Action::Back => self.go_back(),
+            Action::GoPipeline => self.go(View::Pipeline),
+            Action::GoChecks => self.go(View::Checks),
+            Action::OpenSqlPrompt => {
+                self.history_pos = None;
+                self.input = Some((InputKind::Sql, String::new()));
+            }
+            Action::TogglePii => {
+                self.show_pii = !self.show_pii;
+                self.message =
+                    Some(if self.show_pii { "personal fields shown" } else { "personal fields masked" }.to_string());
+            }
+            _ if self.snapshot.is_none() => {}
+            Action::Open | Action::ClickLine(_) => self.open(action),
+            Action::Dropped | Action::Kept => self.open_stage_rows(action == Action::Dropped),
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+                self.navigate(action)
+            }
+            Action::Left | Action::Right => {
+                if let Some(p) = &mut self.preview {
+                    let n = p.columns.len();
+                    if n > 0 {
+                        p.column =
+                            if action == Action::Left { p.column.saturating_sub(1) } else { (p.column + 1).min(n - 1) };
+                        p.first_column = p.first_column.min(p.column);
+                    }
+                }
+                self.request_profile();
+            }
+            Action::Sort => {
+                if let Some(p) = &mut self.preview {
+                    p.cycle_sort();
+                    p.top = 0;
+                    p.cursor = 0;
+                }
+                self.prepare("sorting");
+            }
+            Action::Filter => {
+                let current = self.preview.as_ref().and_then(|p| p.filter.clone()).unwrap_or_default();
+                self.input = Some((InputKind::Filter, current));
+            }
+            Action::Search => self.input = Some((InputKind::Search, String::new())),
+            Action::NextMatch => {
+                let from = self.preview.as_ref().map_or(0, |p| p.cursor + 1);
+                self.search_from(from);
+            }
+            Action::Profile => {
+                if let Some(p) = &mut self.preview {
+                    p.show_profile = !p.show_profile;
+                }
+                self.request_profile();
+            }
+        }
+    }
+
+    fn go(&mut self, view: View) {
+        if self.view != view || view == View::Table {
+            let preview = if self.view == View::Table { self.preview.clone() } else { None };
+            self.back.push((self.view, preview));
+            self.view = view;
+        }
+    }
+
+    fn go_back(&mut self) {
+        if self.busy.is_some() {
+            if let Some(handle) = &self.interrupt {
+                handle.interrupt();
+                self.message = Some("cancelling…".to_string());
+            }
+        } else if self.show_help {
+            self.show_help = false;
+        } else if let Some((view, preview)) = self.back.pop() {
+            self.view = view;
+            if let Some(mut preview) = preview {
+                // The worker keeps only the newest materialised result: prepare this one again.
+                preview.page = Default::default();
+                self.preview = Some(preview);
+                self.prepare("loading");
+            }
+        }
+    }
+
+    fn open(&mut self, action: Action) {
+        match self.view {
+            View::Pipeline => {
+                let tables = self.pipeline_tables();
+                if let Action::ClickLine(line) = action {
+                    // Lines: a zone header, then its tables (stages take two lines).
+                    if let Some(i) = self.pipeline_line_to_table(line as usize) {
+                        self.pipeline_cursor = i;
+                    }
+                    return;
+                }
+                let Some((name, zone)) = tables.get(self.pipeline_cursor).cloned() else { return };
+                let stage = self.snapshot.as_ref().and_then(|s| s.catalog.stages.iter().position(|st| st.name == name));
+                match (zone, stage) {
+                    (Zone::Landing, _) | (_, None) => self.open_preview(Preview::of_table(&name)),
+                    (_, Some(i)) => {
+                        self.stage_scroll = 0;
+                        self.go(View::Stage(i));
+                    }
+                }
+            }
+            View::Checks => {
+                if let Action::ClickLine(line) = action {
+                    // Line 0 is the header row.
+                    let n = self.checks_sorted().len();
+                    if line >= 1 && (line as usize - 1) < n {
+                        self.checks_cursor = line as usize - 1;
+                    }
+                    return;
+                }
+                let Some(check) = self.checks_sorted().get(self.checks_cursor).map(|c| (*c).clone()) else { return };
+                let mut p = Preview::of_query(
+                    format!("{} · {} failing rows", check.id, check.failing_rows),
+                    format!("SELECT * FROM \"{}\"", check.result_table),
+                );
+                p.base_table = Some(check.result_table.clone());
+                p.note = Some(check.description.clone());
+                self.open_preview(p);
+            }
+            View::Stage(_) => {
+                if action == Action::Open {
+                    self.open_stage_rows(false)
+                }
+            }
+            View::Table => {
+                if let (Action::ClickLine(line), Some(p)) = (action, &mut self.preview) {
+                    // Two title lines and the header row sit above the first data row.
+                    if line >= 3 {
+                        let row = p.top + line as u64 - 3;
+                        if row < p.total {
+                            p.cursor = row;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn pipeline_line_to_table(&self, line: usize) -> Option<usize> {
+        let mut l = 0;
+        let mut zone = None;
+        for (i, (_, z)) in self.pipeline_tables().iter().enumerate() {
+            if zone != Some(*z) {
+                zone = Some(*z);
+                l += 1; // header
+            }
+            let height = if *z == Zone::Landing { 1 } else { 2 };
+            if line >= l && line < l + height {
+                return Some(i);
+            }
+            l += height;
+        }
+        None
+    }
+
+    fn open_stage_rows(&mut self, dropped: bool) {
+        let View::Stage(i) = self.view else { return };
+        let Some(s) = &self.snapshot else { return };
+        let stage = &s.catalog.stages[i];
+        let flow = s.flows.iter().find(|f| f.stage == stage.name);
+        if !dropped {
+            self.open_preview(Preview::of_table(&stage.name.clone()));
+            return;
+        }
+        match flow.and_then(|f| f.input.clone()) {
+            Some(input) => {
+                let reason = stage.drops.clone().unwrap_or_else(|| "not kept by the stage".to_string());
+                let mut p = Preview::of_query(
+                    format!("{} → {}: dropped rows", input, stage.name),
+                    format!("SELECT * FROM \"{}\" EXCEPT ALL SELECT * FROM \"{}\"", input, stage.name),
+                );
+                p.note = Some(format!("dropped: {reason}"));
+                self.open_preview(p);
+            }
+            None => {
+                self.message =
+                    Some(format!("{} is a join of its inputs: it has no single input to drop rows from", stage.name))
+            }
+        }
+    }
+
+    fn open_preview(&mut self, preview: Preview) {
+        self.applied = (None, None);
+        self.go(View::Table);
+        self.preview = Some(preview);
+        self.prepare("loading");
+    }
+
+    fn navigate(&mut self, action: Action) {
+        let page = self.page_height.max(1) as i64;
+        let delta = match action {
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::PageUp => -page,
+            Action::PageDown => page,
+            Action::Top => i64::MIN / 2,
+            _ => i64::MAX / 2,
+        };
+        let step = |cursor: usize, len: usize| -> usize {
+            if len == 0 {
+                0
+            } else {
+                (cursor as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
+            }
+        };
+        match self.view {
+            View::Pipeline => self.pipeline_cursor = step(self.pipeline_cursor, self.pipeline_tables().len()),
+            View::Checks => self.checks_cursor = step(self.checks_cursor, self.checks_sorted().len()),
+            View::Stage(_) => {
+                self.stage_scroll = (self.stage_scroll as i64 + delta.clamp(-1000, 1000)).clamp(0, 1000) as u16
+            }
+            View::Table => {
+                let height = self.page_height;
+                if let Some(p) = &mut self.preview {
+                    if matches!(action, Action::PageDown | Action::PageUp) {
+                        // A page moves the view and the cursor together, as a pager does.
+                        let max_top = p.total.saturating_sub(height as u64) as i64;
+                        p.top = (p.top as i64 + delta).clamp(0, max_top.max(0)) as u64;
+                        p.cursor = (p.cursor as i64 + delta).clamp(0, p.total.saturating_sub(1) as i64) as u64;
+                        p.scroll_to_cursor(height);
+                    } else {
+                        p.move_cursor(delta, height);
+                    }
+                }
+                self.ensure_page();
+            }
+        }
+    }
+
+    // ----- input line -------------------------------------------------------------------------
+
+    fn on_input_key(&mut self, key: KeyEvent) {
+        let Some((kind, text)) = &mut self.input else { return };
+        let kind = *kind;
+        match key.code {
+            KeyCode::Esc => self.input = None,
+            KeyCode::Enter => {
+                let text = text.trim().to_string();
+                self.input = None;
+                self.submit(kind, text);
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Up | KeyCode::Down if kind == InputKind::Sql && !self.sql_history.is_empty() => {
+                let n = self.sql_history.len();
+                let pos = match (self.history_pos, key.code) {
+                    (None, KeyCode::Up) => Some(n - 1),
+                    (Some(p), KeyCode::Up) => Some(p.saturating_sub(1)),
+                    (Some(p), KeyCode::Down) if p + 1 < n => Some(p + 1),
+                    _ => None,
+                };
+                self.history_pos = pos;
+                *text = pos.map(|p| self.sql_history[p].clone()).unwrap_or_default();
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => self.input = None,
+            KeyCode::Char(c) => text.push(c),
+            _ => {}
+        }
+    }
+
+    fn submit(&mut self, kind: InputKind, text: String) {
+        match kind {
+            InputKind::Sql if !text.is_empty() => {
+                if self.sql_history.last() != Some(&text) {
+                    self.sql_history.push(text.clone());
+                }
+                let sql = text.trim_end_matches(';').to_string();
+                self.open_preview(Preview::of_query(format!("query: {sql}"), sql));
+            }
+            InputKind::Filter => {
+                if let Some(p) = &mut self.preview {
+                    p.filter = (!text.is_empty()).then_some(text);
+                    p.top = 0;
+                    p.cursor = 0;
+                }
+                self.prepare("filtering");
+            }
+            InputKind::Search if !text.is_empty() => {
+                if let Some(p) = &mut self.preview {
+                    p.search = Some(text);
+                }
+                let from = self.preview.as_ref().map_or(0, |p| p.cursor);
+                self.search_from(from);
+            }
+            _ => {}
+        }
+    }
+
+    // ----- requests to the worker -------------------------------------------------------------
+
+    fn send(&mut self, kind: Pending, build: impl FnOnce(u64) -> Request, busy: Option<&str>) {
+        self.next_id += 1;
+        let id = self.next_id;
+        // A newer request of the same kind makes the older one's answer stale.
+        self.pending.retain(|_, k| *k != kind);
+        self.pending.insert(id, kind);
+        if let Some(label) = busy {
+            self.busy = Some(label.to_string());
+            self.busy_since = Some(Instant::now());
+        }
+        if self.worker.requests.send(build(id)).is_err() {
+            self.pending.remove(&id);
+            self.message = Some("the engine stopped unexpectedly".to_string());
+        }
+    }
+
+    fn prepare(&mut self, label: &str) {
+        let Some(p) = &mut self.preview else { return };
+        p.table = None;
+        p.page = Default::default();
+        let (sql, direct_table) = p.source_sql();
+        self.send(Pending::Prepare, |id| Request::Prepare { id, sql, direct_table }, Some(label));
+    }
+
+    fn ensure_page(&mut self) {
+        let height = self.page_height.max(1);
+        let Some(p) = &self.preview else { return };
+        let Some(table) = p.table.clone() else { return };
+        if p.page_covers(height) {
+            return;
+        }
+        // One page above and below the view, so small moves need no new fetch.
+        let offset = p.top.saturating_sub(height as u64);
+        let limit = height as u64 * 3;
+        self.send(Pending::Page, |id| Request::Page { id, table, offset, limit }, None);
+    }
+
+    fn request_profile(&mut self) {
+        let Some(p) = &self.preview else { return };
+        if !p.show_profile {
+            return;
+        }
+        let (Some(table), Some(column)) = (p.table.clone(), p.column_name().map(str::to_string)) else { return };
+        if p.profile.as_ref().is_some_and(|pr| pr.column == column) {
+            return;
+        }
+        self.send(Pending::Profile, |id| Request::Profile { id, table, column }, Some("profiling"));
+    }
+
+    fn search_from(&mut self, from: u64) {
+        let Some(p) = &self.preview else { return };
+        let (Some(table), Some(text)) = (p.table.clone(), p.search.clone()) else { return };
+        let columns = p.columns.iter().map(|(n, _)| n.clone()).collect();
+        self.send(Pending::Search, |id| Request::Search { id, table, from, text, columns }, Some("searching"));
+    }
+
+    pub fn on_response(&mut self, response: Response) {
+        let accept = |app: &mut App, id: u64| -> bool {
+            let ok = app.pending.remove(&id).is_some();
+            if app.pending.values().all(|k| *k == Pending::Page) {
+                app.busy = None;
+                app.busy_since = None;
+            }
+            ok
+        };
+        match response {
+            Response::Ready(handle) => self.interrupt = Some(handle),
+            Response::Progress(p) => self.progress = Some(describe(&p)),
+            Response::Loaded(snapshot) => {
+                self.snapshot = Some(*snapshot);
+                self.progress = None;
+            }
+            Response::LoadFailed(message) => {
+                self.load_error = Some(message);
+                self.progress = None;
+            }
+            Response::Prepared { id, table, total, columns } => {
+                if !accept(self, id) {
+                    return;
+                }
+                if let Some(p) = &mut self.preview {
+                    p.table = Some(table);
+                    p.total = total;
+                    if p.columns != columns {
+                        p.columns = columns;
+                        p.column = p.column.min(p.columns.len().saturating_sub(1));
+                        p.first_column = p.first_column.min(p.column);
+                    }
+                    p.cursor = p.cursor.min(total.saturating_sub(1));
+                    p.profile = None;
+                    self.applied = (p.filter.clone(), p.sort);
+                }
+                self.ensure_page();
+                self.request_profile();
+            }
+            Response::Page { id, offset, rows } => {
+                if accept(self, id) {
+                    if let Some(p) = &mut self.preview {
+                        p.page_offset = offset;
+                        p.page = rows;
+                    }
+                }
+            }
+            Response::Profile { id, profile } => {
+                if accept(self, id) {
+                    if let Some(p) = &mut self.preview {
+                        p.profile = Some(profile);
+                    }
+                }
+            }
+            Response::Found { id, row } => {
+                if !accept(self, id) {
+                    return;
+                }
+                let height = self.page_height;
+                if let Some(p) = &mut self.preview {
+                    match row {
+                        Some(r) => {
+                            p.cursor = r;
+                            p.scroll_to_cursor(height);
+                        }
+                        None => {
+                            self.message = Some(format!(
+                                "no match for {:?} below row {}",
+                                p.search.clone().unwrap_or_default(),
+                                p.cursor + 1
+                            ))
+                        }
+                    }
+                }
+                self.ensure_page();
+            }
+            Response::Failed { id, message } => {
+                let kind = self.pending.get(&id).copied();
+                if !accept(self, id) {
+                    return;
+                }
+                self.message = Some(message.clone());
+                if kind == Some(Pending::Prepare) {
+                    let fresh = self.preview.as_ref().is_some_and(|p| p.columns.is_empty());
+                    if fresh {
+                        // The query never produced a table (bad SQL, cancelled): back to where we were.
+                        self.preview = None;
+                        self.busy = None;
+                        self.go_back();
+                        self.message = Some(message);
+                    } else {
+                        let (filter, sort) = self.applied.clone();
+                        if let Some(p) = &mut self.preview {
+                            p.filter = filter;
+                            p.sort = sort;
+                        }
+                        self.prepare("loading");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn describe(p: &Progress) -> String {
+    match p {
+        Progress::LoadingFile { table, path, index, total } => {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            format!("loading {table}: file {} of {total} ({name})", index + 1)
+        }
+        Progress::Stage { name, index, total } => format!("stage {} of {total}: {name}", index + 1),
+        Progress::Check { id, index, total } => format!("check {} of {total}: {id}", index + 1),
+    }
+}

@@ -1,0 +1,48 @@
+//! Every check with its status, severity, failing rows and description; Enter opens the failing rows.
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::widgets::{Block, Cell, Row, Table, TableState};
+use ratatui::Frame;
+
+use super::thousands;
+use crate::engine::Severity;
+use crate::tui::app::App;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
+    let checks = app.checks_sorted();
+    let rows: Vec<Row> = checks
+        .iter()
+        .map(|c| {
+            let (verdict, style) = match (c.passed(), c.severity) {
+                (true, _) => ("PASS", Style::new().fg(Color::Green)),
+                (false, Severity::Warn) => ("WARN", Style::new().fg(Color::Yellow).bold()),
+                (false, Severity::Error) => ("FAIL", Style::new().fg(Color::Red).bold()),
+            };
+            Row::new(vec![
+                Cell::from(verdict).style(style),
+                Cell::from(c.severity.as_str()),
+                Cell::from(c.id.clone()),
+                Cell::from(format!("{:>9}", thousands(c.failing_rows))),
+                Cell::from(c.description.clone()).style(Style::new().fg(Color::Gray)),
+            ])
+        })
+        .collect();
+    let passed = checks.iter().filter(|c| c.passed()).count();
+    let title = format!(" checks: {} · {passed} pass · {} fail ", checks.len(), checks.len() - passed);
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(4),
+            Constraint::Length(5),
+            Constraint::Length(40),
+            Constraint::Length(9),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(vec!["", "sev", "check", "  failing", "description"]).style(Style::new().bold()))
+    .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
+    .block(Block::bordered().title(title));
+    let mut state = TableState::default().with_selected(Some(app.checks_cursor));
+    frame.render_stateful_widget(table, area, &mut state);
+    app.main_top = area.y + 1;
+}

@@ -1,0 +1,257 @@
+//! The worker thread owns the engine (a DuckDB connection is not `Sync`) and does every slow thing:
+//! loading, stages, checks and each page or profile the UI asks for. The UI thread never waits on
+//! DuckDB; it sends a [`Request`] and draws the [`Response`] when it comes. Esc interrupts the
+//! running query through DuckDB's interrupt handle, which the worker hands over at start.
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use duckdb::InterruptHandle;
+
+use crate::engine::catalog::Catalog;
+use crate::engine::flow::StageFlow;
+use crate::engine::load::table_columns;
+use crate::engine::rows::count_rows;
+use crate::engine::sql_text::{quote_ident, quote_literal};
+use crate::engine::{
+    CheckOptions, CheckOutcome, Engine, EngineError, EngineOptions, Progress, RowSet, TableStats, Timings,
+};
+
+/// Everything the UI shows about a finished run.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub catalog: Catalog,
+    pub tables: Vec<TableStats>,
+    pub flows: Vec<StageFlow>,
+    pub checks: Vec<CheckOutcome>,
+    pub timings: Timings,
+}
+
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// Materialise `sql` so it can be paged by rowid (or use `table` directly when given).
+    Prepare {
+        id: u64,
+        sql: String,
+        direct_table: Option<String>,
+    },
+    Page {
+        id: u64,
+        table: String,
+        offset: u64,
+        limit: u64,
+    },
+    Profile {
+        id: u64,
+        table: String,
+        column: String,
+    },
+    /// The first row at or after `from` (in rowid order) where any column contains `text`.
+    Search {
+        id: u64,
+        table: String,
+        from: u64,
+        text: String,
+        columns: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnProfile {
+    pub column: String,
+    pub data_type: String,
+    pub rows: u64,
+    pub nulls: u64,
+    pub distinct: u64,
+    pub min: Option<String>,
+    pub max: Option<String>,
+    /// Counts in equal-width buckets from min to max (numbers only).
+    pub histogram: Vec<u64>,
+}
+
+#[derive(Debug)]
+pub enum Response {
+    Ready(Arc<InterruptHandle>),
+    Progress(Progress),
+    Loaded(Box<Snapshot>),
+    LoadFailed(String),
+    Prepared { id: u64, table: String, total: u64, columns: Vec<(String, String)> },
+    Page { id: u64, offset: u64, rows: RowSet },
+    Profile { id: u64, profile: ColumnProfile },
+    Found { id: u64, row: Option<u64> },
+    Failed { id: u64, message: String },
+}
+
+pub struct Worker {
+    pub requests: Sender<Request>,
+    pub responses: Receiver<Response>,
+    pub handle: JoinHandle<()>,
+}
+
+/// Start the worker: it opens the engine, runs the whole pipeline (reporting progress), then serves
+/// requests until the UI drops its sender.
+pub fn spawn(options: EngineOptions, checks: CheckOptions) -> Worker {
+    let (req_tx, req_rx) = std::sync::mpsc::channel::<Request>();
+    let (resp_tx, resp_rx) = std::sync::mpsc::channel::<Response>();
+    let handle = std::thread::spawn(move || serve(options, checks, req_rx, resp_tx));
+    Worker { requests: req_tx, responses: resp_rx, handle }
+}
+
+fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Request>, out: Sender<Response>) {
+    let mut engine = match Engine::open(options) {
+        Ok(engine) => engine,
+        Err(e) => {
+            let _ = out.send(Response::LoadFailed(e.to_string()));
+            return;
+        }
+    };
+    let _ = out.send(Response::Ready(engine.connection().interrupt_handle()));
+    let progress_out = out.clone();
+    let outcomes = match engine.run_all(&checks, &mut |p| {
+        let _ = progress_out.send(Response::Progress(p));
+    }) {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            let _ = out.send(Response::LoadFailed(e.to_string()));
+            return;
+        }
+    };
+    let snapshot = engine.stage_flows().map(|flows| Snapshot {
+        catalog: engine.catalog.clone(),
+        tables: engine.tables.clone(),
+        flows,
+        checks: outcomes,
+        timings: engine.timings,
+    });
+    match snapshot {
+        Ok(s) => {
+            let _ = out.send(Response::Loaded(Box::new(s)));
+        }
+        Err(e) => {
+            let _ = out.send(Response::LoadFailed(e.to_string()));
+            return;
+        }
+    }
+    let mut prepared = 0u64;
+    while let Ok(request) = requests.recv() {
+        let id = request_id(&request);
+        let response = handle(&engine, request, &mut prepared).unwrap_or_else(|e| Response::Failed {
+            id,
+            message: match e {
+                EngineError::Cancelled => "cancelled".to_string(),
+                other => other.to_string(),
+            },
+        });
+        if out.send(response).is_err() {
+            break;
+        }
+    }
+}
+
+fn request_id(r: &Request) -> u64 {
+    match r {
+        Request::Prepare { id, .. }
+        | Request::Page { id, .. }
+        | Request::Profile { id, .. }
+        | Request::Search { id, .. } => *id,
+    }
+}
+
+fn handle(engine: &Engine, request: Request, prepared: &mut u64) -> crate::engine::Result<Response> {
+    let conn = engine.connection();
+    match request {
+        Request::Prepare { id, sql, direct_table } => {
+            // A base table pages by rowid as it is; anything else (filter, sort, ad-hoc query) is
+            // materialised once so every later page is a cheap rowid range, not a re-run.
+            let table = match direct_table {
+                Some(t) => t,
+                None => {
+                    *prepared += 1;
+                    let name = format!("preview_{}", *prepared);
+                    conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE {} AS {sql}", quote_ident(&name)))?;
+                    if *prepared > 1 {
+                        let old = format!("preview_{}", *prepared - 1);
+                        conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote_ident(&old)))?;
+                    }
+                    name
+                }
+            };
+            let total = count_rows(conn, &format!("SELECT * FROM {}", quote_ident(&table)))?;
+            let columns = table_columns(conn, &table)?.into_iter().map(|c| (c.name, c.data_type)).collect();
+            Ok(Response::Prepared { id, table, total, columns })
+        }
+        Request::Page { id, table, offset, limit } => {
+            let sql =
+                format!("SELECT * FROM {} WHERE rowid >= {offset} AND rowid < {}", quote_ident(&table), offset + limit);
+            let rows = crate::engine::rows::fetch_rows(conn, &sql, limit, 0)?;
+            Ok(Response::Page { id, offset, rows })
+        }
+        Request::Profile { id, table, column } => {
+            Ok(Response::Profile { id, profile: profile(engine, &table, &column)? })
+        }
+        Request::Search { id, table, from, text, columns } => {
+            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let any: Vec<String> = columns
+                .iter()
+                .map(|c| format!("CAST({} AS VARCHAR) ILIKE {} ESCAPE '\\'", quote_ident(c), quote_literal(&pattern)))
+                .collect();
+            let sql = format!(
+                "SELECT min(rowid) FROM {} WHERE rowid >= {from} AND ({})",
+                quote_ident(&table),
+                any.join(" OR ")
+            );
+            let row: Option<i64> = conn.query_row(&sql, [], |r| r.get(0))?;
+            Ok(Response::Found { id, row: row.map(|r| r as u64) })
+        }
+    }
+}
+
+const BUCKETS: usize = 24;
+
+fn profile(engine: &Engine, table: &str, column: &str) -> crate::engine::Result<ColumnProfile> {
+    let conn = engine.connection();
+    let (t, c) = (quote_ident(table), quote_ident(column));
+    let data_type = table_columns(conn, table)?
+        .into_iter()
+        .find(|col| col.name == column)
+        .map(|col| col.data_type)
+        .unwrap_or_default();
+    let (rows, nulls, distinct, min, max): (i64, i64, i64, Option<String>, Option<String>) = conn.query_row(
+        &format!(
+            "SELECT count(*), count(*) - count({c}), approx_count_distinct({c}), min({c})::VARCHAR, max({c})::VARCHAR FROM {t}"
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    let numeric = ["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "UBIGINT", "UINTEGER"]
+        .iter()
+        .any(|n| data_type.starts_with(n))
+        || data_type.starts_with("DECIMAL");
+    let mut histogram = vec![0u64; BUCKETS];
+    if numeric && rows > nulls {
+        let sql = format!(
+            "WITH b AS (SELECT min({c})::DOUBLE AS lo, max({c})::DOUBLE AS hi FROM {t}) \
+             SELECT least({n} - 1, CASE WHEN hi = lo THEN 0 ELSE floor(({c}::DOUBLE - lo) / (hi - lo) * {n}) END)::BIGINT AS bucket, count(*) \
+             FROM {t}, b WHERE {c} IS NOT NULL GROUP BY bucket",
+            n = BUCKETS
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let buckets = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        for b in buckets {
+            let (bucket, n) = b?;
+            histogram[bucket.clamp(0, BUCKETS as i64 - 1) as usize] = n as u64;
+        }
+    } else {
+        histogram.clear();
+    }
+    Ok(ColumnProfile {
+        column: column.to_string(),
+        data_type,
+        rows: rows as u64,
+        nulls: nulls as u64,
+        distinct: distinct as u64,
+        min,
+        max,
+        histogram,
+    })
+}

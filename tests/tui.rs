@@ -1,0 +1,255 @@
+//! The TUI on a TestBackend, driven by key sequences over the real engine on sample_data/ (csvlens
+//! style), plus insta snapshots of every view at 120×40 and 80×24.
+mod common;
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use stedi_tui::engine::{CheckOptions, EngineOptions};
+use stedi_tui::tui::app::{App, View};
+use stedi_tui::tui::views;
+use stedi_tui::tui::worker;
+
+fn app_on(data: &std::path::Path) -> App {
+    let worker = worker::spawn(EngineOptions::new(data, common::queries_dir()), CheckOptions::default());
+    let mut app = App::new(worker, "sample_data".to_string());
+    app.wait_idle(Duration::from_secs(60));
+    app
+}
+
+fn sample_app() -> App {
+    app_on(&common::project_root().join("sample_data"))
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+    app.wait_idle(Duration::from_secs(30));
+}
+
+fn keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    // Draw twice: the first draw tells the app how many rows fit, which may ask for another page.
+    terminal.draw(|f| views::draw(f, app)).unwrap();
+    app.wait_idle(Duration::from_secs(30));
+    terminal.draw(|f| views::draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Times vary run to run; everything else on screen must not.
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({filters => vec![(r"\d+\.\d{3}s", "0.000s"), (r"\d+\.\ds \(Esc", "0.0s (Esc")]}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+fn go_to_table(app: &mut App, name: &str) {
+    let i = app.pipeline_tables().iter().position(|(n, _)| n == name).unwrap();
+    key(app, KeyCode::Home);
+    for _ in 0..i {
+        key(app, KeyCode::Down);
+    }
+}
+
+#[test]
+fn every_view_at_both_sizes() {
+    let mut app = sample_app();
+    for (w, h) in [(120, 40), (80, 24)] {
+        let size = format!("{w}x{h}");
+        let mut app2 = sample_app();
+        snapshot(&format!("pipeline_{size}"), &screen(&mut app2, w, h));
+        go_to_table(&mut app2, "customer_trusted");
+        key(&mut app2, KeyCode::Enter);
+        snapshot(&format!("stage_{size}"), &screen(&mut app2, w, h));
+        key(&mut app2, KeyCode::Char('o'));
+        snapshot(&format!("table_{size}"), &screen(&mut app2, w, h));
+        key(&mut app2, KeyCode::Char('p'));
+        snapshot(&format!("table_profile_{size}"), &screen(&mut app2, w, h));
+        key(&mut app2, KeyCode::Char('c'));
+        snapshot(&format!("checks_{size}"), &screen(&mut app2, w, h));
+        key(&mut app2, KeyCode::Char('?'));
+        snapshot(&format!("help_{size}"), &screen(&mut app2, w, h));
+        key(&mut app2, KeyCode::Char('x'));
+        key(&mut app2, KeyCode::Char(':'));
+        keys(&mut app2, "SELECT 42 AS answer");
+        snapshot(&format!("sql_prompt_{size}"), &screen(&mut app2, w, h));
+    }
+    // The load error screen.
+    let missing = tempfile::tempdir().unwrap();
+    let mut broken = app_on(missing.path());
+    let text = screen(&mut broken, 80, 24);
+    assert!(text.contains("Could not load the pipeline"), "{text}");
+    assert!(text.contains("landing folder not found"), "{text}");
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn pipeline_shows_counts_drops_and_reasons() {
+    let mut app = sample_app();
+    let text = screen(&mut app, 120, 40);
+    let snap = app.snapshot.clone().unwrap();
+    let landing = snap.tables.iter().find(|t| t.name == "customer_landing").unwrap().rows;
+    let trusted = snap.tables.iter().find(|t| t.name == "customer_trusted").unwrap().rows;
+    assert!(text.contains(&format!("kept {trusted} · dropped {}: no research consent", landing - trusted)), "{text}");
+    assert!(text.contains("⋈ joins step_trainer_trusted × accelerometer_trusted"), "{text}");
+    assert!(text.contains("LANDING") && text.contains("TRUSTED") && text.contains("CURATED"));
+}
+
+#[test]
+fn paging_sorting_and_columns_in_the_ml_table() {
+    let mut app = sample_app();
+    go_to_table(&mut app, "machine_learning_curated");
+    key(&mut app, KeyCode::Enter); // the stage view
+    assert!(matches!(app.view, View::Stage(_)));
+    key(&mut app, KeyCode::Enter); // its rows
+    assert_eq!(app.view, View::Table);
+    let _ = screen(&mut app, 100, 30);
+    let page = app.page_height as u64;
+    let total = app.preview.as_ref().unwrap().total;
+    assert!(total > page * 2, "sample ML table has several pages");
+    key(&mut app, KeyCode::PageDown);
+    let text = screen(&mut app, 100, 30);
+    assert!(text.contains(&format!("rows {}–", page + 1)), "{text}");
+    assert_eq!(app.preview.as_ref().unwrap().cursor, page);
+    key(&mut app, KeyCode::End);
+    let text = screen(&mut app, 100, 30);
+    assert!(text.contains(&format!("row {total}")), "{text}");
+    // Sort by distanceFromObject (third column) descending: the first row holds the maximum.
+    key(&mut app, KeyCode::Home);
+    key(&mut app, KeyCode::Right);
+    key(&mut app, KeyCode::Right);
+    keys(&mut app, "ss");
+    let text = screen(&mut app, 100, 30);
+    assert!(text.contains("sort distanceFromObject ↓"), "{text}");
+    let p = app.preview.as_ref().unwrap();
+    let first: i64 = p.page.rows[0][2].as_deref().unwrap().parse().unwrap();
+    let max = p.page.rows.iter().map(|r| r[2].as_deref().unwrap().parse::<i64>().unwrap()).max().unwrap();
+    assert_eq!(first, max);
+    key(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.preview.as_ref().unwrap().sort, None, "third press turns sorting off");
+}
+
+#[test]
+fn filter_search_and_profile() {
+    let mut app = sample_app();
+    go_to_table(&mut app, "accelerometer_landing");
+    key(&mut app, KeyCode::Enter);
+    let all = app.preview.as_ref().unwrap().total;
+    key(&mut app, KeyCode::Char('f'));
+    keys(&mut app, "x > 0.5");
+    key(&mut app, KeyCode::Enter);
+    let filtered = app.preview.as_ref().unwrap().total;
+    assert!(filtered > 0 && filtered < all, "{filtered} of {all}");
+    assert!(screen(&mut app, 120, 40).contains("filter x > 0.5"));
+    // A broken filter shows DuckDB's error and keeps the last good one.
+    key(&mut app, KeyCode::Char('f'));
+    key(&mut app, KeyCode::Backspace);
+    keys(&mut app, " AND nonsense_column = 1");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.message.as_deref().unwrap_or("").contains("nonsense_column"), "{:?}", app.message);
+    assert_eq!(app.preview.as_ref().unwrap().total, filtered);
+    assert_eq!(app.preview.as_ref().unwrap().filter.as_deref(), Some("x > 0.5"));
+    // Clear the filter, then search for an orphan reading (sample_data has some).
+    key(&mut app, KeyCode::Char('f'));
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.preview.as_ref().unwrap().total, all);
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "nobody.known");
+    key(&mut app, KeyCode::Enter);
+    let p = app.preview.as_ref().unwrap();
+    assert!(p.cursor > 0, "jumped to a match");
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("N*****.K*****"), "the matching row is on screen, masked: {text}");
+    key(&mut app, KeyCode::Char('p'));
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("profile: user") && text.contains("distinct"), "{text}");
+}
+
+#[test]
+fn checks_drill_down_masks_until_toggled() {
+    let mut app = sample_app();
+    key(&mut app, KeyCode::Char('c'));
+    assert_eq!(app.view, View::Checks);
+    let checks = app.checks_sorted();
+    let i = checks.iter().position(|c| c.id == "cross_customer.machine_learning_curated").unwrap();
+    let failing = checks[i].failing_rows;
+    assert!(failing > 0);
+    for _ in 0..i {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Table);
+    assert_eq!(app.preview.as_ref().unwrap().total, failing);
+    let masked = screen(&mut app, 200, 30);
+    assert!(masked.contains("cross_customer.machine_learning_curated"));
+    assert!(masked.contains("*@test.com") && !masked.contains("PERSONAL FIELDS SHOWN"), "{masked}");
+    key(&mut app, KeyCode::Char('m'));
+    let shown = screen(&mut app, 200, 30);
+    assert!(shown.contains("PERSONAL FIELDS SHOWN"));
+    let unmasked = shown.split_whitespace().any(|w| w.ends_with("@test.com") && !w.contains('*'));
+    assert!(unmasked, "{shown}");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Checks);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Pipeline);
+}
+
+#[test]
+fn stage_view_dropped_rows_match_the_flow() {
+    let mut app = sample_app();
+    go_to_table(&mut app, "customer_trusted");
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("WHERE") && text.contains("shareWithResearchAsOfDate"), "{text}");
+    let dropped =
+        app.snapshot.as_ref().unwrap().flows.iter().find(|f| f.stage == "customer_trusted").unwrap().dropped.unwrap();
+    key(&mut app, KeyCode::Char('d'));
+    assert_eq!(app.preview.as_ref().unwrap().total, dropped);
+    let text = screen(&mut app, 160, 40);
+    assert!(text.contains("dropped: no research consent"), "{text}");
+    // Every dropped customer really has no consent: the column is NULL on every visible row.
+    let p = app.preview.as_ref().unwrap();
+    let col = p.columns.iter().position(|(n, _)| n == "shareWithResearchAsOfDate").unwrap();
+    assert!(p.page.rows.iter().all(|r| r[col].is_none()));
+}
+
+#[test]
+fn sql_prompt_runs_queries_keeps_history_and_shows_errors() {
+    let mut app = sample_app();
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "SELECT count(*) AS n FROM customer_trusted");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Table);
+    let expected = app.snapshot.as_ref().unwrap().tables.iter().find(|t| t.name == "customer_trusted").unwrap().rows;
+    assert_eq!(app.preview.as_ref().unwrap().page.rows[0][0].as_deref(), Some(expected.to_string().as_str()));
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "SELEC nonsense");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.message.as_deref().unwrap_or("").contains("syntax error"), "{:?}", app.message);
+    assert_eq!(app.view, View::Table, "a failed query returns to the previous view");
+    key(&mut app, KeyCode::Char(':'));
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.input.as_ref().unwrap().1, "SELECT count(*) AS n FROM customer_trusted");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.input.is_none());
+}
