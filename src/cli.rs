@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::engine::export::{self, ExportError, ExportOptions};
 use crate::engine::generate::{generate, GenerateOptions, Injections};
 use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions};
 use crate::report::{render_junit, render_text, Report};
@@ -82,6 +83,8 @@ pub struct RunArgs {
 pub enum Command {
     /// Write deterministic synthetic landing data in the layout of the real STEDI data
     Generate(GenerateArgs),
+    /// Write the trusted and curated zones as Parquet (OUT/customer/trusted/, ...) with a manifest
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +110,21 @@ pub struct GenerateArgs {
     pub inject: String,
 }
 
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Export folder (OUT/customer/trusted/, ..., OUT/_manifest.json); replaced atomically
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Export although error-severity privacy checks fail (recorded in the manifest)
+    #[arg(long)]
+    pub force: bool,
+    /// Hive-style partitions (COLUMN=value/) for the tables that have COLUMN
+    #[arg(long, value_name = "COLUMN")]
+    pub partition_by: Option<String>,
+}
+
 /// What went wrong, as the user sees it: one line and exit code 2.
 #[derive(Debug)]
 pub struct CliError(pub String);
@@ -120,21 +138,34 @@ impl From<EngineError> for CliError {
 pub fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Some(Command::Generate(args)) => run_generate(&args),
+        Some(Command::Export(args)) => run_export(&args),
         None if cli.run.check => run_check(&cli.run),
-        None => {
-            eprintln!("stedi-tui: the terminal UI is not built yet; showing the --check report instead");
-            run_check(&cli.run)
-        }
+        None => run_tui(&cli.run),
     }
 }
 
-fn run_check(args: &RunArgs) -> Result<i32, CliError> {
-    let mut engine = Engine::open(args.source.engine_options())?;
+fn check_options(args: &RunArgs) -> Result<CheckOptions, CliError> {
     let expect = match &args.expect {
         Some(path) => Some((path.clone(), CheckOptions::read_expect(path)?)),
         None => None,
     };
-    let options = CheckOptions { strict: args.strict, expect };
+    Ok(CheckOptions { strict: args.strict, expect })
+}
+
+fn run_tui(args: &RunArgs) -> Result<i32, CliError> {
+    // Fail on a bad folder before taking over the screen, so the error stays readable.
+    crate::engine::Catalog::load(&args.source.queries)?;
+    if !args.source.data.is_dir() {
+        return Err(EngineError::input(&args.source.data, "data folder not found").into());
+    }
+    let options = check_options(args)?;
+    crate::tui::run(args.source.engine_options(), options, args.show_pii)
+        .map_err(|e| CliError(format!("terminal: {e}")))
+}
+
+fn run_check(args: &RunArgs) -> Result<i32, CliError> {
+    let mut engine = Engine::open(args.source.engine_options())?;
+    let options = check_options(args)?;
     let outcomes = engine.run_all(&options, &mut |_| {})?;
     let report = Report::build(&engine, &outcomes, args.strict, args.show_pii)?;
     let rendered = match args.format {
@@ -167,6 +198,38 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     })
 }
 
+/// Exit 0 exported, 1 refused by the privacy gate, 2 bad input or a path that cannot be written.
+fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
+    // A bad OUT fails before the pipeline runs, not after.
+    export::check_destination(&args.out)?;
+    let mut engine = Engine::open(args.source.engine_options())?;
+    let outcomes = engine.run_all(&CheckOptions::default(), &mut |_| {})?;
+    let mut options = ExportOptions::new(&args.out);
+    options.force = args.force;
+    options.partition_by = args.partition_by.clone();
+    match export::export(&engine, &outcomes, &options) {
+        Ok(s) => {
+            let forced = if s.manifest.forced { " (forced past failed checks)" } else { "" };
+            eprintln!(
+                "stedi-tui: exported {} tables, {} rows, {} files, {} bytes in {:.2}s to {}{forced}",
+                s.tables,
+                s.rows,
+                s.files,
+                s.bytes,
+                s.elapsed.as_secs_f64(),
+                s.out.display()
+            );
+            println!("{}", s.manifest_path.display());
+            Ok(0)
+        }
+        Err(e @ (ExportError::Refused { .. } | ExportError::ChecksNotRun)) => {
+            eprintln!("stedi-tui: {e}");
+            Ok(1)
+        }
+        Err(ExportError::Engine(e)) => Err(e.into()),
+    }
+}
+
 fn run_generate(args: &GenerateArgs) -> Result<i32, CliError> {
     let customers = match (args.customers, args.scale) {
         (Some(n), _) => n,
@@ -175,7 +238,8 @@ fn run_generate(args: &GenerateArgs) -> Result<i32, CliError> {
         (None, None) => 300,
     };
     let inject = Injections::parse(&args.inject, 3).map_err(|e| CliError(format!("--inject: {e}")))?;
-    let options = GenerateOptions { out: args.out.clone(), customers, seed: args.seed, readings: args.readings, inject };
+    let options =
+        GenerateOptions { out: args.out.clone(), customers, seed: args.seed, readings: args.readings, inject };
     let summary = generate(&options)?;
     eprintln!(
         "stedi-tui: wrote {} customer records, {} accelerometer and {} step trainer readings in {} files ({} bytes) to {}",

@@ -125,11 +125,11 @@ fn paging_sorting_and_columns_in_the_ml_table() {
     assert!(total > page * 2, "sample ML table has several pages");
     key(&mut app, KeyCode::PageDown);
     let text = screen(&mut app, 100, 30);
-    assert!(text.contains(&format!("rows {}–", page + 1)), "{text}");
+    assert!(text.contains(&format!("rows {}–", views::thousands(page + 1))), "{text}");
     assert_eq!(app.preview.as_ref().unwrap().cursor, page);
     key(&mut app, KeyCode::End);
     let text = screen(&mut app, 100, 30);
-    assert!(text.contains(&format!("row {total}")), "{text}");
+    assert!(text.contains(&format!("row {}", views::thousands(total))), "{text}");
     // Sort by distanceFromObject (third column) descending: the first row holds the maximum.
     key(&mut app, KeyCode::Home);
     key(&mut app, KeyCode::Right);

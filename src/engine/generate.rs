@@ -188,7 +188,8 @@ impl Layout {
     fn customer(&self, i: usize) -> Customer {
         let mut rng = Rng::for_item(self.seed, i as u64, 1);
         let first = FIRST[(i + self.seed as usize) % FIRST.len()];
-        let last = LAST[(i / FIRST.len() + self.seed as usize / 7) % LAST.len()];
+        // (first, last) pairs are all distinct for the first 40 x 40 customers; then a number is added.
+        let last = LAST[(i / FIRST.len() + i + self.seed as usize / 7) % LAST.len()];
         let round = i / (FIRST.len() * LAST.len());
         let suffix = if round == 0 { String::new() } else { round.to_string() };
         let window_start = BASE_TIME + i as i64 * self.window;

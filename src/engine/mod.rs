@@ -4,6 +4,8 @@
 pub mod catalog;
 pub mod checks;
 pub mod error;
+pub mod export;
+pub mod flow;
 pub mod generate;
 pub mod load;
 pub mod mask;

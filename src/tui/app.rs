@@ -1,7 +1,7 @@
 //! The app's state and the one place it changes: [`App::update`] for actions, [`App::on_response`]
 //! for what the worker sends back. Drawing (in `views`) only reads it.
 use std::collections::BTreeMap;
-use std::sync::mpsc::{RecvTimeoutError, Sender};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

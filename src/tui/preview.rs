@@ -69,9 +69,7 @@ impl Preview {
     /// What the worker must materialise for the current filter and sort (None: page the base table).
     pub fn source_sql(&self) -> (String, Option<String>) {
         if self.filter.is_none() && self.sort.is_none() {
-            if let Some(t) = &self.base_table {
-                return (self.base_sql.clone(), Some(t.clone()));
-            }
+            return (self.base_sql.clone(), self.base_table.clone());
         }
         let mut sql = format!("SELECT * FROM ({}) AS base", self.base_sql);
         if let Some(f) = &self.filter {

@@ -69,7 +69,6 @@ pub struct ColumnProfile {
     pub histogram: Vec<u64>,
 }
 
-#[derive(Debug)]
 pub enum Response {
     Ready(Arc<InterruptHandle>),
     Progress(Progress),
@@ -139,7 +138,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
             id,
             message: match e {
                 EngineError::Cancelled => "cancelled".to_string(),
-                other => other.to_string(),
+                other => other.to_string().trim_start_matches("duckdb: ").to_string(),
             },
         });
         if out.send(response).is_err() {

@@ -1,6 +1,6 @@
 //! Every check with its status, severity, failing rows and description; Enter opens the failing rows.
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Cell, Row, Table, TableState};
 use ratatui::Frame;
 
@@ -28,7 +28,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         })
         .collect();
     let passed = checks.iter().filter(|c| c.passed()).count();
-    let title = format!(" checks: {} · {passed} pass · {} fail ", checks.len(), checks.len() - passed);
+    let failed = checks.iter().filter(|c| c.is_error()).count();
+    let warned = checks.len() - passed - failed;
+    let title = format!(" checks: {} · {passed} pass · {warned} warn · {failed} fail ", checks.len());
     let table = Table::new(
         rows,
         [

@@ -1,7 +1,7 @@
 //! The help popup: every binding, grouped by where it applies, from the same list as the key bar.
 //! On short terminals it uses two columns so that every binding stays visible at 80×24.
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;

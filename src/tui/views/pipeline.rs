@@ -1,7 +1,7 @@
 //! Home: landing → trusted → curated as a flow, each table with its rows, check mark and time,
 //! each stage with what it kept and dropped and why, and a bar chart of the counts.
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, Block, Paragraph};
 use ratatui::Frame;

@@ -22,7 +22,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, index: usize) {
         .cloned()
         .collect();
     let mut info = vec![
-        Line::from(vec![Span::styled("file    ", label), Span::raw(stage.path.display().to_string())]),
+        Line::from(vec![Span::styled("file    ", label), Span::raw(relative(&stage.path))]),
         Line::from(vec![
             Span::styled("reads   ", label),
             Span::raw(reads.join(", ")),
@@ -57,4 +57,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, index: usize) {
     let sql =
         Paragraph::new(highlight_sql(&stage.sql)).scroll((app.stage_scroll, 0)).block(Block::bordered().title(" SQL "));
     frame.render_widget(sql, sql_area);
+}
+
+/// A path as the user typed it relative to where they are, when it is under the current folder.
+fn relative(path: &std::path::Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
 }

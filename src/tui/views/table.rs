@@ -10,7 +10,8 @@ use super::thousands;
 use crate::engine::mask::{display_value, is_personal_column};
 use crate::tui::app::App;
 
-const MAX_WIDTH: usize = 28;
+/// Wide enough for a UUID serial number; longer values are cut.
+const MAX_WIDTH: usize = 36;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let show_pii = app.show_pii;

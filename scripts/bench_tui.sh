@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# TUI responsiveness at scale: generates ~10 million accelerometer readings (scale 123 of the real
+# data) once, then measures load -> first frame and PageDown -> redrawn page (see
+# examples/tui_latency.rs). Usage: scripts/bench_tui.sh [SCALE] [DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stedi-tui/target}"
+scale="${1:-123}"
+dir="${2:-/tmp/stedi-bench-f$scale}"
+cargo build --release --quiet --example tui_latency
+bin="$CARGO_TARGET_DIR/release/stedi-tui"
+cargo build --release --quiet
+if [ ! -d "$dir/accelerometer" ]; then
+  echo "generating scale $scale into $dir" >&2
+  "$bin" generate --scale "$scale" --seed 1 --out "$dir" >/dev/null
+fi
+du -sh "$dir" >&2
+"$CARGO_TARGET_DIR/release/examples/tui_latency" "$dir" accelerometer_landing

@@ -1,0 +1,378 @@
+//! `stedi-tui export`: Parquet files read back by independent readers (a fresh DuckDB, pyarrow),
+//! the privacy gate, one-line errors, atomic replacement under an injected failure, idempotence
+//! and Hive partitioning. Real engine, real DuckDB, real files.
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use stedi_tui::engine::export::{self, ExportOptions, FAIL_AFTER_ENV, MANIFEST};
+use stedi_tui::engine::generate::Injections;
+use stedi_tui::engine::load::table_columns;
+use stedi_tui::engine::sql_text::{quote_ident, quote_literal};
+use stedi_tui::engine::{CheckOptions, Zone};
+
+const FOLDERS: [&str; 5] =
+    ["accelerometer/trusted", "customer/curated", "customer/trusted", "step_trainer/curated", "step_trainer/trusted"];
+
+fn stedi() -> Command {
+    let mut cmd = Command::cargo_bin("stedi-tui").unwrap();
+    cmd.current_dir(common::project_root()).env_remove(FAIL_AFTER_ENV);
+    cmd
+}
+
+fn export_cmd(data: &Path, out: &Path) -> Command {
+    let mut cmd = stedi();
+    cmd.arg("export").arg("--data").arg(data).arg("--out").arg(out);
+    cmd
+}
+
+/// Exit 2 with exactly one line on stderr that names `needle`, and no backtrace.
+fn assert_one_line_error(cmd: &mut Command, needle: &str) {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(needle), "{needle:?} in {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+}
+
+/// Every file under `root` (relative path -> bytes), sorted.
+fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().strip_prefix(root).unwrap().display().to_string(), fs::read(e.path()).unwrap()))
+        .collect()
+}
+
+fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(out.join(MANIFEST)).expect("manifest written")).expect("manifest is JSON")
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+fn sql_path(path: &Path) -> String {
+    quote_literal(path.to_str().unwrap())
+}
+
+/// DuckDB's logical type of each column of a query, in order.
+fn describe(conn: &duckdb::Connection, sql: &str) -> Vec<(String, String)> {
+    let mut stmt = conn.prepare(&format!("DESCRIBE {sql}")).unwrap();
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).unwrap();
+    rows.map(|r| r.unwrap()).collect()
+}
+
+fn count(conn: &duckdb::Connection, sql: &str) -> u64 {
+    conn.query_row(&format!("SELECT count(*) FROM ({sql})"), [], |r| r.get::<_, i64>(0)).unwrap() as u64
+}
+
+/// Can this process write into a folder without write permission (root, CAP_DAC_OVERRIDE)?
+fn ignores_permissions() -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked");
+    fs::create_dir(&locked).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
+    let writable = fs::write(locked.join("probe"), b"x").is_ok();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+    writable
+}
+
+#[test]
+fn exported_tables_read_back_identically_with_independent_readers() {
+    let (data, _) = common::generated(120, 7, Injections::default());
+    let (engine, outcomes) = common::run_pipeline(data.path(), &common::queries_dir(), &CheckOptions::default());
+    assert!(export::blocking_checks(&outcomes).is_empty(), "clean data passes the gate");
+    // Quotes and spaces in the folder names must reach DuckDB quoted.
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("it's an \"export\"");
+    let summary = export::export(&engine, &outcomes, &ExportOptions::new(&out)).expect("export");
+    assert_eq!(summary.tables, 5);
+    assert_eq!(entries(parent.path()), vec!["it's an \"export\"".to_string()], "no temporary folder is left");
+
+    let m = manifest(&out);
+    assert_eq!(m["forced"], false);
+    assert_eq!(m["version"], env!("CARGO_PKG_VERSION"));
+    let created = m["created_at"].as_str().unwrap();
+    assert!(created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T', "{created}");
+    assert_eq!(m["checks"].as_array().unwrap().len(), outcomes.len());
+    assert!(m["checks"].as_array().unwrap().iter().all(|c| c["status"] == "pass" || c["severity"] == "warn"));
+    let sources = m["sources"].as_array().unwrap();
+    let landing_files: usize = engine.tables.iter().map(|t| t.sources.len()).sum();
+    assert_eq!(sources.len(), landing_files);
+    for s in sources {
+        assert_eq!(s["sha256"].as_str().unwrap().len(), 64);
+        assert_eq!(
+            fs::metadata(data.path().join(s["path"].as_str().unwrap())).unwrap().len(),
+            s["bytes"].as_u64().unwrap()
+        );
+    }
+
+    let mut folders: Vec<String> = Vec::new();
+    let fresh = duckdb::Connection::open_in_memory().unwrap();
+    let exported = m["tables"].as_array().unwrap();
+    for table in engine.tables.iter().filter(|t| t.zone != Zone::Landing) {
+        let entry = exported.iter().find(|t| t["name"] == table.name.as_str()).expect("table in manifest");
+        let folder = entry["folder"].as_str().unwrap().to_string();
+        assert!(table.rows > 0, "{} has rows, so the comparison means something", table.name);
+        assert_eq!(entry["rows"].as_u64(), Some(table.rows), "{}", table.name);
+        let file = out.join(&folder).join("part-0.parquet");
+        assert_eq!(entries(&out.join(&folder)), vec!["part-0.parquet".to_string()]);
+        let files = entry["files"].as_array().unwrap();
+        assert_eq!(files.len(), 1);
+        let bytes = fs::read(&file).unwrap();
+        assert_eq!(files[0]["bytes"].as_u64(), Some(bytes.len() as u64));
+        assert_eq!(files[0]["path"].as_str().unwrap(), format!("{folder}/part-0.parquet"));
+        let sha = sha256_hex(&bytes);
+        assert_eq!(files[0]["sha256"].as_str().unwrap(), sha);
+
+        // A fresh DuckDB reads the file: same row count, same columns with the same types.
+        let read = format!("SELECT * FROM read_parquet({})", sql_path(&file));
+        assert_eq!(count(&fresh, &read), table.rows, "{}", table.name);
+        let declared: Vec<(String, String)> = table_columns(engine.connection(), &table.name)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.name, c.data_type))
+            .collect();
+        assert_eq!(describe(&fresh, &read), declared, "{} schema", table.name);
+        let schema: Vec<(String, String)> = entry["schema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap().to_string(), c["type"].as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(schema, declared, "{} manifest schema", table.name);
+        // Full contents, duplicates included: EXCEPT ALL both ways is empty.
+        let t = quote_ident(&table.name);
+        let conn = engine.connection();
+        assert_eq!(count(conn, &format!("SELECT * FROM {t} EXCEPT ALL {read}")), 0, "{} rows missing", table.name);
+        assert_eq!(count(conn, &format!("{read} EXCEPT ALL SELECT * FROM {t}")), 0, "{} rows extra", table.name);
+        pyarrow_agrees(&file, table.rows, &declared);
+        folders.push(folder);
+    }
+    folders.sort();
+    assert_eq!(folders, FOLDERS);
+    let mut top = entries(&out);
+    top.retain(|e| e != MANIFEST);
+    assert_eq!(top, vec!["accelerometer", "customer", "step_trainer"]);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// pyarrow, a reader that shares no code with DuckDB: row count, column names and Arrow types.
+fn pyarrow_agrees(file: &Path, rows: u64, declared: &[(String, String)]) {
+    const SCRIPT: &str = "import json, sys, pyarrow.parquet as pq\n\
+        t = pq.read_table(sys.argv[1])\n\
+        print(json.dumps({'rows': t.num_rows, 'columns': [[f.name, str(f.type)] for f in t.schema]}))";
+    let probe = std::process::Command::new("python3").args(["-c", "import pyarrow"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED pyarrow read-back: python3 cannot import pyarrow (.ci/run installs it)");
+        return;
+    }
+    let out = std::process::Command::new("python3").args(["-c", SCRIPT]).arg(file).output().unwrap();
+    assert!(out.status.success(), "pyarrow: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rows"].as_u64(), Some(rows), "pyarrow rows of {}", file.display());
+    let arrow = |duck: &str| match duck {
+        "VARCHAR" => "string",
+        "BIGINT" => "int64",
+        "INTEGER" => "int32",
+        "DOUBLE" => "double",
+        "DATE" => "date32[day]",
+        "BOOLEAN" => "bool",
+        other => panic!("no Arrow type listed for {other}"),
+    };
+    let columns: Vec<(String, String)> = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].as_str().unwrap().to_string(), c[1].as_str().unwrap().to_string()))
+        .collect();
+    let expected: Vec<(String, String)> = declared.iter().map(|(n, t)| (n.clone(), arrow(t).to_string())).collect();
+    assert_eq!(columns, expected, "pyarrow schema of {}", file.display());
+}
+
+#[test]
+fn failing_privacy_checks_refuse_the_export_unless_forced() {
+    let (data, _) = common::generated(80, 3, Injections::parse("revoked=2", 3).unwrap());
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("export");
+    let refused = export_cmd(data.path(), &out).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("consent_leak."), "names the failed checks: {stderr}");
+    assert!(refused.stdout.is_empty());
+    assert!(!out.exists(), "nothing written");
+    assert!(entries(parent.path()).is_empty(), "no temporary folder either");
+
+    let forced = export_cmd(data.path(), &out).arg("--force").output().unwrap();
+    assert_eq!(forced.status.code(), Some(0), "{}", String::from_utf8_lossy(&forced.stderr));
+    assert_eq!(String::from_utf8_lossy(&forced.stdout).trim(), out.join(MANIFEST).display().to_string());
+    let m = manifest(&out);
+    assert_eq!(m["forced"], true);
+    let failed: Vec<&str> = m["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail" && c["severity"] == "error")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(!failed.is_empty() && failed.iter().all(|id| stderr.contains(id)), "{failed:?} named in {stderr}");
+}
+
+#[test]
+fn unusable_destinations_are_one_line_errors() {
+    let (data, _) = common::generated(40, 5, Injections::default());
+    let dir = tempfile::tempdir().unwrap();
+
+    // OUT is an existing regular file.
+    let file = dir.path().join("taken");
+    fs::write(&file, b"not a folder").unwrap();
+    assert_one_line_error(&mut export_cmd(data.path(), &file), "taken");
+    assert_eq!(fs::read(&file).unwrap(), b"not a folder");
+
+    // OUT's parent folder does not exist.
+    let missing = dir.path().join("no-such-parent");
+    assert_one_line_error(&mut export_cmd(data.path(), &missing.join("out")), "no-such-parent");
+    assert!(!missing.exists());
+
+    // OUT's parent is a regular file: nothing can be created there, not even by root.
+    assert_one_line_error(&mut export_cmd(data.path(), &file.join("out")), "taken");
+
+    // A read-only parent. chmod does not stop root (CI runs as root), so there the read-only case
+    // is a folder under /proc, where no one can create folders; otherwise a chmod 0555 folder.
+    if ignores_permissions() {
+        if Path::new("/proc/self").exists() {
+            assert_one_line_error(
+                &mut export_cmd(data.path(), Path::new("/proc/stedi-tui-export")),
+                "/proc/stedi-tui-export",
+            );
+        }
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let locked = dir.path().join("locked");
+        fs::create_dir(&locked).unwrap();
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
+        assert_one_line_error(&mut export_cmd(data.path(), &locked.join("out")), "locked");
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    // A non-empty folder that is not a previous export is never replaced.
+    let precious = dir.path().join("precious");
+    fs::create_dir(&precious).unwrap();
+    fs::write(precious.join("thesis.txt"), b"keep me").unwrap();
+    assert_one_line_error(&mut export_cmd(data.path(), &precious), "precious");
+    assert_eq!(fs::read(precious.join("thesis.txt")).unwrap(), b"keep me");
+
+    // A partition column no exported table has.
+    assert_one_line_error(export_cmd(data.path(), &dir.path().join("p")).args(["--partition-by", "nope"]), "nope");
+    let mut left = entries(dir.path());
+    left.retain(|e| e != "taken" && e != "precious" && e != "locked");
+    assert!(left.is_empty(), "nothing else created: {left:?}");
+}
+
+#[test]
+fn a_failure_mid_export_leaves_the_previous_export_untouched() {
+    let (data, _) = common::generated(60, 9, Injections::default());
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("export");
+    export_cmd(data.path(), &out).assert().success();
+    let before = snapshot(&out);
+    assert_eq!(before.len(), 6, "five tables and the manifest: {:?}", before.keys());
+
+    // Different data, so a replaced export would show; the injected failure comes after one table.
+    let (other, _) = common::generated(70, 10, Injections::default());
+    let mut cmd = export_cmd(other.path(), &out);
+    cmd.env(FAIL_AFTER_ENV, "1");
+    assert_one_line_error(&mut cmd, "injected failure");
+    assert_eq!(snapshot(&out), before, "the previous export is byte-identical");
+    assert_eq!(entries(parent.path()), vec!["export"], "no temporary folder left beside it");
+
+    // What a killed export leaves (its hidden temp folder, its pid gone) is cleared by the next one.
+    let stale = parent.path().join(".export.tmp-999999999");
+    fs::create_dir_all(stale.join("customer/trusted")).unwrap();
+    fs::write(stale.join("customer/trusted/part-0.parquet"), b"half").unwrap();
+    export_cmd(other.path(), &out).assert().success();
+    assert_eq!(entries(parent.path()), vec!["export"]);
+    assert_ne!(snapshot(&out), before, "the successful export did replace it");
+}
+
+#[test]
+fn exporting_twice_gives_the_same_files() {
+    let (data, _) = common::generated(90, 21, Injections::parse("duplicates=2,cross-customer=2", 3).unwrap());
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("export");
+    export_cmd(data.path(), &out).assert().success();
+    let first = snapshot(&out);
+    let first_manifest = manifest(&out);
+    export_cmd(data.path(), &out).assert().success();
+    let second = snapshot(&out);
+    let second_manifest = manifest(&out);
+    assert_eq!(first.keys().collect::<Vec<_>>(), second.keys().collect::<Vec<_>>());
+    assert_eq!(first_manifest["tables"], second_manifest["tables"], "same rows, schemas and file hashes");
+    for (name, bytes) in &first {
+        if name != MANIFEST {
+            assert!(bytes == &second[name], "{name} is byte-identical");
+        }
+    }
+    // Never appended: the rows in the files are the rows of the tables.
+    let fresh = duckdb::Connection::open_in_memory().unwrap();
+    for t in second_manifest["tables"].as_array().unwrap() {
+        let file = out.join(t["folder"].as_str().unwrap()).join("part-0.parquet");
+        assert_eq!(
+            Some(count(&fresh, &format!("SELECT * FROM read_parquet({})", sql_path(&file)))),
+            t["rows"].as_u64()
+        );
+    }
+    assert_eq!(entries(parent.path()), vec!["export"]);
+}
+
+#[test]
+fn partition_by_writes_hive_folders_for_the_tables_that_have_the_column() {
+    let (data, _) = common::generated(50, 4, Injections::default());
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("export");
+    export_cmd(data.path(), &out).args(["--partition-by", "serialNumber"]).assert().success();
+    let m = manifest(&out);
+    assert_eq!(m["partition_by"], "serialNumber");
+    let fresh = duckdb::Connection::open_in_memory().unwrap();
+    let mut partitioned = Vec::new();
+    for t in m["tables"].as_array().unwrap() {
+        let folder: PathBuf = out.join(t["folder"].as_str().unwrap());
+        let rows = t["rows"].as_u64().unwrap();
+        let files: Vec<&str> = t["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+        if t["partition_by"].is_null() {
+            assert_eq!(files, vec![format!("{}/part-0.parquet", t["folder"].as_str().unwrap())]);
+            continue;
+        }
+        partitioned.push(t["name"].as_str().unwrap().to_string());
+        assert_eq!(t["partition_by"], "serialNumber");
+        let dirs = entries(&folder);
+        assert!(dirs.len() > 1 && dirs.iter().all(|d| d.starts_with("serialNumber=")), "{dirs:?}");
+        assert!(files.iter().all(|f| f.contains("/serialNumber=") && f.ends_with(".parquet")), "{files:?}");
+        let glob = format!("{}/*/*.parquet", folder.to_str().unwrap());
+        let read = format!("SELECT * FROM read_parquet({}, hive_partitioning = true)", quote_literal(&glob));
+        assert_eq!(count(&fresh, &read), rows, "{}", t["name"]);
+        let columns: Vec<String> = describe(&fresh, &read).into_iter().map(|c| c.0).collect();
+        assert!(columns.contains(&"serialNumber".to_string()), "{columns:?}");
+        assert_eq!(columns.len(), t["schema"].as_array().unwrap().len());
+    }
+    partitioned.sort();
+    assert_eq!(
+        partitioned,
+        ["customer_curated", "customer_trusted", "machine_learning_curated", "step_trainer_trusted"]
+    );
+}
