@@ -126,6 +126,19 @@ impl Report {
     }
 }
 
+/// Group digits by thousands, as the reports and the TUI print counts: 81273 -> 81,273.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl CheckLine {
     /// PASS, WARN (failed, warn severity) or FAIL (failed, error severity).
     pub fn verdict(&self) -> &'static str {
@@ -134,5 +147,15 @@ impl CheckLine {
             (_, Severity::Warn) => "WARN",
             _ => "FAIL",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(super::thousands(81273), "81,273");
+        assert_eq!(super::thousands(956), "956");
+        assert_eq!(super::thousands(1000000), "1,000,000");
     }
 }

@@ -1,19 +1,7 @@
 //! The plain-text report: table counts, one line per check, then samples of the failing rows.
 use std::fmt::Write;
 
-use super::Report;
-
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use super::{thousands as group, Report};
 
 pub fn render_text(report: &Report) -> String {
     let mut out = String::new();
@@ -102,14 +90,4 @@ pub fn render_text(report: &Report) -> String {
         s.timings.checks.as_secs_f64()
     );
     out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn groups_thousands() {
-        assert_eq!(super::group(81273), "81,273");
-        assert_eq!(super::group(956), "956");
-        assert_eq!(super::group(1000000), "1,000,000");
-    }
 }

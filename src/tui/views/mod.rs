@@ -14,6 +14,7 @@ use ratatui::Frame;
 
 use super::app::{App, InputKind, View};
 use super::keymap;
+pub use crate::report::thousands;
 
 pub fn draw(frame: &mut Frame, app: &mut App) {
     let [title, main, message, keys] =
@@ -109,17 +110,4 @@ fn draw_keys(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::raw(format!(" {name} ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-/// Group digits by thousands: 81273 -> 81,273.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

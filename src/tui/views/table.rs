@@ -76,7 +76,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     // Keep the selected column on screen: move the first shown column right until it fits.
     let row_no_width = thousands(p.total.max(1)).len().max(3);
     let fits = |first: usize, upto: usize| -> bool {
-        (first..=upto).map(|i| width_of(i) + 1).sum::<usize>() + row_no_width + 1 <= body.width as usize
+        (first..=upto).map(|i| width_of(i) + 1).sum::<usize>() + row_no_width < body.width as usize
     };
     if p.column < p.first_column {
         p.first_column = p.column;
