@@ -253,3 +253,21 @@ fn sql_prompt_runs_queries_keeps_history_and_shows_errors() {
     key(&mut app, KeyCode::Esc);
     assert!(app.input.is_none());
 }
+
+#[test]
+fn export_from_the_tui_writes_the_zones() {
+    let mut app = sample_app();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("zones");
+    key(&mut app, KeyCode::Char('e'));
+    assert_eq!(app.input.as_ref().unwrap().1, "export", "a default folder is offered");
+    for _ in 0.."export".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    keys(&mut app, out.to_str().unwrap());
+    key(&mut app, KeyCode::Enter);
+    let message = app.message.clone().unwrap_or_default();
+    assert!(message.starts_with("exported 5 tables"), "{message}");
+    assert!(out.join("_manifest.json").is_file());
+    assert!(out.join("step_trainer/curated").is_dir(), "machine_learning_curated's folder");
+}

@@ -30,6 +30,8 @@ pub enum Action {
     NextMatch,
     Profile,
     TogglePii,
+    /// Export the trusted and curated zones as Parquet (asks for the folder).
+    Export,
     /// A mouse click on the n-th line of the main area.
     ClickLine(u16),
 }

@@ -25,6 +25,7 @@ pub enum View {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
+    Export,
     Filter,
     Search,
     Sql,
@@ -32,6 +33,7 @@ pub enum InputKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
+    Export,
     Prepare,
     Page,
     Profile,
@@ -224,6 +226,7 @@ impl App {
                     Some(if self.show_pii { "personal fields shown" } else { "personal fields masked" }.to_string());
             }
             _ if self.snapshot.is_none() => {}
+            Action::Export => self.input = Some((InputKind::Export, "export".to_string())),
             Action::Open | Action::ClickLine(_) => self.open(action),
             Action::Dropped | Action::Kept => self.open_stage_rows(action == Action::Dropped),
             Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
@@ -483,6 +486,10 @@ impl App {
                 let sql = text.trim_end_matches(';').to_string();
                 self.open_preview(Preview::of_query(format!("query: {sql}"), sql));
             }
+            InputKind::Export if !text.is_empty() => {
+                let out = std::path::PathBuf::from(text);
+                self.send(Pending::Export, |id| Request::Export { id, out }, Some("exporting"));
+            }
             InputKind::Filter => {
                 if let Some(p) = &mut self.preview {
                     p.filter = (!text.is_empty()).then_some(text);
@@ -635,6 +642,11 @@ impl App {
                     }
                 }
                 self.ensure_page();
+            }
+            Response::Exported { id, message } => {
+                if accept(self, id) {
+                    self.message = Some(message);
+                }
             }
             Response::Failed { id, message } => {
                 let kind = self.pending.get(&id).copied();

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use duckdb::InterruptHandle;
 
 use crate::engine::catalog::Catalog;
+use crate::engine::export::{export, ExportError, ExportOptions};
 use crate::engine::flow::StageFlow;
 use crate::engine::load::table_columns;
 use crate::engine::rows::count_rows;
@@ -54,6 +55,11 @@ pub enum Request {
         text: String,
         columns: Vec<String>,
     },
+    /// Export the zones to `out`, gated by the run's checks as `stedi-tui export` is.
+    Export {
+        id: u64,
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +84,7 @@ pub enum Response {
     Page { id: u64, offset: u64, rows: RowSet },
     Profile { id: u64, profile: ColumnProfile },
     Found { id: u64, row: Option<u64> },
+    Exported { id: u64, message: String },
     Failed { id: u64, message: String },
 }
 
@@ -119,7 +126,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
         catalog: engine.catalog.clone(),
         tables: engine.tables.clone(),
         flows,
-        checks: outcomes,
+        checks: outcomes.clone(),
         timings: engine.timings,
     });
     match snapshot {
@@ -134,7 +141,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
     let mut prepared = 0u64;
     while let Ok(request) = requests.recv() {
         let id = request_id(&request);
-        let response = handle(&engine, request, &mut prepared).unwrap_or_else(|e| Response::Failed {
+        let response = handle(&engine, &outcomes, request, &mut prepared).unwrap_or_else(|e| Response::Failed {
             id,
             message: match e {
                 EngineError::Cancelled => "cancelled".to_string(),
@@ -152,11 +159,17 @@ fn request_id(r: &Request) -> u64 {
         Request::Prepare { id, .. }
         | Request::Page { id, .. }
         | Request::Profile { id, .. }
-        | Request::Search { id, .. } => *id,
+        | Request::Search { id, .. }
+        | Request::Export { id, .. } => *id,
     }
 }
 
-fn handle(engine: &Engine, request: Request, prepared: &mut u64) -> crate::engine::Result<Response> {
+fn handle(
+    engine: &Engine,
+    outcomes: &[CheckOutcome],
+    request: Request,
+    prepared: &mut u64,
+) -> crate::engine::Result<Response> {
     let conn = engine.connection();
     match request {
         Request::Prepare { id, sql, direct_table } => {
@@ -184,6 +197,22 @@ fn handle(engine: &Engine, request: Request, prepared: &mut u64) -> crate::engin
                 format!("SELECT * FROM {} WHERE rowid >= {offset} AND rowid < {}", quote_ident(&table), offset + limit);
             let rows = crate::engine::rows::fetch_rows(conn, &sql, limit, 0)?;
             Ok(Response::Page { id, offset, rows })
+        }
+        Request::Export { id, out } => {
+            let message = match export(engine, outcomes, &ExportOptions::new(&out)) {
+                Ok(s) => format!(
+                    "exported {} tables, {} rows, {} files, {} bytes in {:.2}s to {}",
+                    s.tables,
+                    s.rows,
+                    s.files,
+                    s.bytes,
+                    s.elapsed.as_secs_f64(),
+                    s.out.display()
+                ),
+                Err(ExportError::Engine(e)) => return Err(e),
+                Err(refused) => refused.to_string(),
+            };
+            Ok(Response::Exported { id, message })
         }
         Request::Profile { id, table, column } => {
             Ok(Response::Profile { id, profile: profile(engine, &table, &column)? })

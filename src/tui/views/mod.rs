@@ -83,6 +83,7 @@ fn draw_loading(frame: &mut Frame, area: Rect, app: &App) {
 fn draw_message(frame: &mut Frame, area: Rect, app: &App) {
     if let Some((kind, text)) = &app.input {
         let prompt = match kind {
+            InputKind::Export => "export to folder › ",
             InputKind::Filter => "filter WHERE › ",
             InputKind::Search => "search › ",
             InputKind::Sql => "sql › ",
