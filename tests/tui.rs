@@ -271,3 +271,23 @@ fn export_from_the_tui_writes_the_zones() {
     assert!(out.join("_manifest.json").is_file());
     assert!(out.join("step_trainer/curated").is_dir(), "machine_learning_curated's folder");
 }
+
+#[test]
+fn esc_cancels_a_running_query_and_the_ui_keeps_working() {
+    let mut app = sample_app();
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "SELECT sum(i) FROM range(100000000000) AS t(i)");
+    // Enter without waiting: the query runs on the worker while the UI stays responsive.
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    std::thread::sleep(Duration::from_millis(300));
+    app.pump(Duration::from_millis(10));
+    assert!(app.busy.is_some(), "still running");
+    assert!(screen(&mut app, 80, 24).contains("Esc cancels"));
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    app.wait_idle(Duration::from_secs(10));
+    assert!(app.busy.is_none());
+    assert!(app.message.as_deref().unwrap_or("").contains("cancel"), "{:?}", app.message);
+    assert_eq!(app.view, View::Pipeline, "a cancelled query returns to where it started");
+    key(&mut app, KeyCode::Char('c'));
+    assert_eq!(app.view, View::Checks);
+}

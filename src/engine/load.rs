@@ -124,7 +124,9 @@ pub fn load_landing_table(
 /// DuckDB names the file and line for malformed JSON and bad casts, but not for a missing
 /// required field (a NOT NULL constraint); find that record ourselves so the user gets a line.
 fn explain_load_error(path: &Path, columns: &[Column], message: &str) -> EngineError {
-    if let Some(column) = columns.iter().find(|c| !c.nullable && message.contains(&format!(".{}", c.name))) {
+    let names_column =
+        |c: &Column| message.contains(&format!(".{}", c.name)) || message.contains(&format!(".\"{}\"", c.name));
+    if let Some(column) = columns.iter().find(|c| !c.nullable && names_column(c)) {
         if let Some(line) = first_record_without(path, &column.name) {
             return EngineError::input(
                 path,
