@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::engine::erasure;
 use crate::engine::export::{self, ExportError, ExportOptions};
 use crate::engine::generate::{generate, GenerateOptions, Injections};
-use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions};
-use crate::report::{render_junit, render_text, Report};
+use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions, Mode, PseudonymKey};
+use crate::report::{render_diff_text, render_forget_text, render_junit, render_text, Report};
 
 #[derive(Debug, Parser)]
 #[command(name = "stedi-tui", version, about = "Explore and validate the STEDI lakehouse on embedded DuckDB")]
@@ -35,16 +36,28 @@ pub struct SourceArgs {
     /// DuckDB memory limit, e.g. 4GB (default: DuckDB's, 80% of RAM)
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+    /// Stage set: rubric (the original project, flaws included) or strict (queries/strict/; every
+    /// check an error; needs a pseudonym key). diff and forget always run both
+    #[arg(long, value_enum, default_value = "rubric")]
+    pub mode: Mode,
+    /// Key of the strict ML table's pseudonyms (16+ characters); prefer the STEDI_PSEUDONYM_KEY
+    /// environment variable, which other users cannot see in the process list
+    #[arg(long, value_name = "KEY")]
+    pub salt: Option<String>,
 }
 
 impl SourceArgs {
-    pub fn engine_options(&self) -> EngineOptions {
-        EngineOptions {
+    /// The engine's options; a pseudonym key that is given but unusable is an error (never echoed).
+    pub fn engine_options(&self) -> Result<EngineOptions, CliError> {
+        let key = PseudonymKey::from_flag_or_env(self.salt.as_deref()).map_err(CliError)?;
+        Ok(EngineOptions {
             data_dir: self.data.clone(),
             queries_dir: self.queries.clone(),
             threads: self.threads,
             memory_limit: self.memory_limit.clone(),
-        }
+            mode: self.mode,
+            pseudonym_key: key,
+        })
     }
 }
 
@@ -85,6 +98,38 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Write the trusted and curated zones as Parquet (OUT/customer/trusted/, ...) with a manifest
     Export(ExportArgs),
+    /// Run both modes and show, table by table, the rows one keeps and the other does not, by reason
+    Diff(DiffArgs),
+    /// Erase a customer: count their rows in every table of both modes, then add them to
+    /// DATA/_erasure_list.json, which every stage honours (the landing files stay untouched)
+    Forget(ForgetArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The customer's email, exactly as in the customer records
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Print the email unmasked
+    #[arg(long)]
+    pub show_pii: bool,
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +184,8 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Some(Command::Generate(args)) => run_generate(&args),
         Some(Command::Export(args)) => run_export(&args),
+        Some(Command::Diff(args)) => run_diff(&args),
+        Some(Command::Forget(args)) => run_forget(&args),
         None if cli.run.check => run_check(&cli.run),
         None => run_tui(&cli.run),
     }
@@ -149,25 +196,27 @@ fn check_options(args: &RunArgs) -> Result<CheckOptions, CliError> {
         Some(path) => Some((path.clone(), CheckOptions::read_expect(path)?)),
         None => None,
     };
-    Ok(CheckOptions { strict: args.strict, expect })
+    // Strict mode implies --strict (the engine enforces it too).
+    Ok(CheckOptions { strict: args.strict || args.source.mode == Mode::Strict, expect })
 }
 
 fn run_tui(args: &RunArgs) -> Result<i32, CliError> {
     // Fail on a bad folder before taking over the screen, so the error stays readable.
-    crate::engine::Catalog::load(&args.source.queries)?;
+    crate::engine::Catalog::load_mode(&args.source.queries, args.source.mode)?;
     if !args.source.data.is_dir() {
         return Err(EngineError::input(&args.source.data, "data folder not found").into());
     }
+    let engine_options = args.source.engine_options()?;
+    engine_options.check_key()?;
     let options = check_options(args)?;
-    crate::tui::run(args.source.engine_options(), options, args.show_pii)
-        .map_err(|e| CliError(format!("terminal: {e}")))
+    crate::tui::run(engine_options, options, args.show_pii).map_err(|e| CliError(format!("terminal: {e}")))
 }
 
 fn run_check(args: &RunArgs) -> Result<i32, CliError> {
-    let mut engine = Engine::open(args.source.engine_options())?;
+    let mut engine = Engine::open(args.source.engine_options()?)?;
     let options = check_options(args)?;
     let outcomes = engine.run_all(&options, &mut |_| {})?;
-    let report = Report::build(&engine, &outcomes, args.strict, args.show_pii)?;
+    let report = Report::build(&engine, &outcomes, options.strict, args.show_pii)?;
     let rendered = match args.format {
         Format::Text => render_text(&report),
         Format::Json => report.render_json(),
@@ -202,7 +251,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
     // A bad OUT fails before the pipeline runs, not after.
     export::check_destination(&args.out)?;
-    let mut engine = Engine::open(args.source.engine_options())?;
+    let mut engine = Engine::open(args.source.engine_options()?)?;
     let outcomes = engine.run_all(&CheckOptions::default(), &mut |_| {})?;
     let mut options = ExportOptions::new(&args.out);
     options.force = args.force;
@@ -228,6 +277,45 @@ fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
         }
         Err(ExportError::Engine(e)) => Err(e.into()),
     }
+}
+
+fn write_stdout(text: &str) -> Result<(), CliError> {
+    std::io::stdout().lock().write_all(text.as_bytes()).map_err(|e| CliError(format!("stdout: {e}")))
+}
+
+/// Exit 0 (the diff informs, it does not judge), 2 bad input.
+fn run_diff(args: &DiffArgs) -> Result<i32, CliError> {
+    let engine = Engine::run_both_modes(args.source.engine_options()?)?;
+    let diff = engine.diff()?;
+    match args.format {
+        DiffFormat::Text => write_stdout(&render_diff_text(&diff))?,
+        DiffFormat::Json => write_stdout(&(serde_json::to_string_pretty(&diff).expect("a diff serialises") + "\n"))?,
+    }
+    Ok(0)
+}
+
+/// Count the customer's rows everywhere, then add them to the erasure list. Exit 0, or 2.
+fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
+    let email = args.email.trim();
+    if email.is_empty() {
+        return Err(CliError("forget: the email is empty".to_string()));
+    }
+    let shown = if args.show_pii { email.to_string() } else { crate::engine::mask::mask_value(email) };
+    let engine = Engine::run_both_modes(args.source.engine_options()?)?;
+    let rows = engine.customer_rows(email)?;
+    let added = erasure::add_to_list(&args.source.data, email)?;
+    let listed = erasure::read_list(&args.source.data)?.len();
+    write_stdout(&render_forget_text(&shown, &rows))?;
+    let list = erasure::list_path(&args.source.data);
+    if rows.iter().all(|r| r.rubric == 0 && r.strict == 0) {
+        eprintln!("stedi-tui: warning: no row names {shown}; is the email spelled as in the customer records?");
+    }
+    let what = if added { "added to" } else { "already on" };
+    eprintln!(
+        "stedi-tui: {shown} {what} {} ({listed} erased); every stage of both modes now leaves them out, landing files untouched",
+        list.display()
+    );
+    Ok(0)
 }
 
 fn run_generate(args: &GenerateArgs) -> Result<i32, CliError> {

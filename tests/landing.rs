@@ -83,26 +83,82 @@ fn every_supported_file_shape_loads_with_declared_types() {
 }
 
 #[test]
-fn a_bad_value_names_the_file_and_line() {
+fn bad_records_are_rejected_with_file_line_and_reason_and_counts_balance() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A customer whose consent is a boolean must never count as consenting: rejected, fails closed.
+    let bool_consent = CUSTOMER
+        .replace("Ada", "Bob")
+        .replace("000000000001", "000000000002")
+        .replace("\"shareWithResearchAsOfDate\": 1655564376361", "\"shareWithResearchAsOfDate\": true");
+    write(&d.join("customer/landing/c.json"), &format!("{CUSTOMER}\r\n{bool_consent}\r\n"));
+    write(&d.join("step_trainer/landing/s.json"), &format!("{}\n", step(1)));
+    let bad = d.join("accelerometer/landing/bad.json");
+    let lines = [
+        reading(1),
+        r#"{"user":"Ada.Test@test.com","timestamp":2,"x":"abc","y":0,"z":0}"#.to_string(),
+        r#"{"timestamp":3,"x":0,"y":0,"z":0}"#.to_string(),
+        r#"{"user":"Ada.Test@test.com","timestamp":4,"x":0,"#.to_string(),
+        reading(5),
+    ];
+    write(&bad, &(lines.join("\n") + "\n"));
+    let mut engine = Engine::open(EngineOptions::new(d, common::queries_dir())).unwrap();
+    let outcomes = engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
+    let acc = engine.table("accelerometer_landing").unwrap();
+    assert_eq!((acc.rows, acc.rejected), (2, 3), "loaded + rejected = the 5 records");
+    let rejects = engine
+        .fetch("SELECT source_file, line, reason FROM accelerometer_landing_rejected ORDER BY line", 10, 0)
+        .unwrap()
+        .rows;
+    let got: Vec<(String, String)> = rejects.iter().map(|r| (r[1].clone().unwrap(), r[2].clone().unwrap())).collect();
+    assert!(rejects.iter().all(|r| r[0].as_deref() == Some(bad.to_str().unwrap())));
+    assert_eq!(got[0].0, "2");
+    assert!(got[0].1.contains("\"x\" is the text \"abc\", not DOUBLE"), "{got:?}");
+    assert_eq!(got[1], ("3".to_string(), "required field \"user\" is missing or null".to_string()));
+    assert_eq!(got[2].0, "4");
+    assert!(got[2].1.starts_with("malformed JSON"));
+
+    let customers = engine.table("customer_landing").unwrap();
+    assert_eq!((customers.rows, customers.rejected), (1, 1));
+    let failing = common::failing(&outcomes);
+    assert_eq!(failing.get("rejected.accelerometer_landing"), Some(&3));
+    assert_eq!(failing.get("rejected.customer_landing"), Some(&1));
+    assert!(outcomes.iter().find(|o| o.id == "rejected.customer_landing").unwrap().is_error());
+    // Bob, whose consent was `true`, is nowhere downstream.
+    let bob = engine.fetch("SELECT * FROM customer_trusted WHERE email LIKE 'Bob%'", 10, 0).unwrap();
+    assert!(bob.rows.is_empty());
+}
+
+#[test]
+fn paths_with_quotes_semicolons_spaces_and_accents_are_data_not_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("it's; DROP TABLE x; -- \"données\" été");
+    write(&d.join("customer/landing/c\'o; \"q\".json"), &format!("{CUSTOMER}\n"));
+    write(&d.join("accelerometer/landing/ä ö.json"), &format!("{}\n", reading(1_655_564_400_000)));
+    write(&d.join("step_trainer/landing/s'.json"), &format!("{}\n", step(1_655_564_400_000)));
+    let mut engine = Engine::open(EngineOptions::new(&d, common::queries_dir())).unwrap();
+    engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(engine.row_counts().get("machine_learning_curated"), Some(&1));
+}
+
+#[test]
+fn thousands_of_small_files_and_a_symlink_loop() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(&d.join("customer/landing/c.json"), &format!("{CUSTOMER}\n"));
     write(&d.join("step_trainer/landing/s.json"), &format!("{}\n", step(1)));
-    let bad = d.join("accelerometer/landing/bad.json");
-    write(
-        &bad,
-        &format!("{}\n{}\n", reading(1), r#"{"user":"Ada.Test@test.com","timestamp":2,"x":"abc","y":0,"z":0}"#),
-    );
+    for i in 0..2_000 {
+        write(&d.join(format!("accelerometer/landing/part-{i:05}.json")), &format!("{}\n", reading(i)));
+    }
     let mut engine = Engine::open(EngineOptions::new(d, common::queries_dir())).unwrap();
-    let err = engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap_err().to_string();
-    assert!(err.contains("bad.json") && err.contains("line 2"), "{err}");
-    assert!(!err.contains('\n'));
+    engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(engine.table("accelerometer_landing").unwrap().sources.len(), 2_000);
+    assert_eq!(engine.table("accelerometer_landing").unwrap().rows, 2_000);
 
-    // A record without a required field (NOT NULL in the landing DDL) gets its line found too.
-    write(&bad, &format!("{}\n{}\n{}\n", reading(1), reading(2), r#"{"timestamp":3,"x":0,"y":0,"z":0}"#));
+    std::os::unix::fs::symlink(d.join("accelerometer"), d.join("accelerometer/landing/loop")).unwrap();
     let mut engine = Engine::open(EngineOptions::new(d, common::queries_dir())).unwrap();
     let err = engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap_err().to_string();
-    assert!(err.contains("bad.json") && err.contains("line 3") && err.contains("\"user\""), "{err}");
+    assert!(err.contains("symlink loop") && err.contains("loop"), "{err}");
 }
 
 #[test]

@@ -4,5 +4,6 @@
 SELECT column_name, data_type
 FROM information_schema.columns
 WHERE table_name = 'machine_learning_curated'
+  AND table_schema = current_schema()
   AND lower(column_name) IN ('email', 'user', 'customername', 'phone', 'birthday')
 ORDER BY column_name

@@ -2,8 +2,9 @@
 -- Keeps: accelerometer_landing rows whose `user` is the email of a customer_trusted customer.
 -- A semi-join (IN), not a JOIN, so a customer with two trusted records cannot double a reading;
 -- accelerometer columns only, so no customer field leaks into this zone.
--- drops: the reading's user is no consenting customer
--- Reads: accelerometer_landing, customer_trusted.
+-- drops: the reading's user is no consenting customer, or an erased one
+-- Reads: accelerometer_landing, customer_trusted, erased_keys.
 SELECT a.*
 FROM accelerometer_landing AS a
 WHERE a."user" IN (SELECT email FROM customer_trusted)
+  AND a."user" NOT IN (SELECT key FROM erased_keys)

@@ -65,7 +65,14 @@ struct CheckInstance<'a> {
     description: String,
 }
 
-fn instantiate<'a>(def: &'a CheckDef, tables: &[String], expected: &[String]) -> Vec<CheckInstance<'a>> {
+/// The tables a generic check runs over: all of them, the landing ones, the `--expect` ones.
+struct Targets {
+    tables: Vec<String>,
+    landing: Vec<String>,
+    expected: Vec<String>,
+}
+
+fn instantiate<'a>(def: &'a CheckDef, targets: &Targets) -> Vec<CheckInstance<'a>> {
     let fill = |table: &str| CheckInstance {
         def,
         id: def.id.replace("{table}", table),
@@ -76,8 +83,9 @@ fn instantiate<'a>(def: &'a CheckDef, tables: &[String], expected: &[String]) ->
         None => {
             vec![CheckInstance { def, id: def.id.clone(), sql: def.sql.clone(), description: def.description.clone() }]
         }
-        Some(ForEach::Tables) => tables.iter().map(|t| fill(t)).collect(),
-        Some(ForEach::Expected) => expected.iter().map(|t| fill(t)).collect(),
+        Some(ForEach::Tables) => targets.tables.iter().map(|t| fill(t)).collect(),
+        Some(ForEach::Landing) => targets.landing.iter().map(|t| fill(t)).collect(),
+        Some(ForEach::Expected) => targets.expected.iter().map(|t| fill(t)).collect(),
         Some(ForEach::List(list)) => list.iter().map(|t| fill(t)).collect(),
     }
 }
@@ -106,8 +114,12 @@ impl Engine {
                 expected_tables.push(table.clone());
             }
         }
-        let instances: Vec<CheckInstance> =
-            self.catalog.checks.iter().flat_map(|def| instantiate(def, &tables, &expected_tables)).collect();
+        let instances: Vec<CheckInstance> = {
+            let landing =
+                self.tables.iter().filter(|t| t.zone == super::Zone::Landing).map(|t| t.name.clone()).collect();
+            let targets = Targets { tables: tables.clone(), landing, expected: expected_tables };
+            self.catalog.checks.iter().flat_map(|def| instantiate(def, &targets)).collect::<Vec<_>>()
+        };
         let mut outcomes = Vec::with_capacity(instances.len());
         for (index, check) in instances.iter().enumerate() {
             progress(Progress::Check { id: check.id.clone(), index, total: instances.len() });
@@ -122,7 +134,9 @@ impl Engine {
                 ),
             })?;
             let failing_rows = count_rows(&self.conn, &format!("SELECT * FROM {}", quote_ident(&result_table)))?;
-            let severity = if options.strict { Severity::Error } else { check.def.severity };
+            // Strict mode implies --strict: every check is an error.
+            let strict = options.strict || self.catalog.mode == super::Mode::Strict;
+            let severity = if strict { Severity::Error } else { check.def.severity };
             outcomes.push(CheckOutcome {
                 id: check.id.clone(),
                 severity,

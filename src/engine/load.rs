@@ -2,7 +2,6 @@
 //! with the types declared in `queries/landing/`, one file at a time so every row count, time and
 //! error is attributed to its file.
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -10,8 +9,9 @@ use duckdb::Connection;
 use walkdir::WalkDir;
 
 use super::catalog::LandingTable;
-use super::error::{one_line, EngineError, Result};
+use super::error::{EngineError, Result};
 use super::sql_text::{quote_ident, quote_literal};
+use super::validate::validate_file;
 
 /// The file name endings a landing folder may hold.
 pub const LANDING_EXTENSIONS: [&str; 6] = [".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"];
@@ -21,16 +21,13 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub bytes: u64,
     pub rows: u64,
+    /// Records that did not fit the declared columns (see `<table>_rejected`).
+    pub rejected: u64,
     #[serde(skip)]
     pub elapsed: Duration,
 }
 
-#[derive(Debug, Clone)]
-pub struct Column {
-    pub name: String,
-    pub data_type: String,
-    pub nullable: bool,
-}
+pub use super::validate::Column;
 
 /// Where a dataset's landing files live: `DATA/<dataset>/landing/`, as in the original S3 bucket.
 pub fn landing_dir(data_dir: &Path, dataset: &str) -> PathBuf {
@@ -87,7 +84,15 @@ fn columns_struct(columns: &[Column]) -> String {
     format!("{{{}}}", fields.join(", "))
 }
 
-/// Create the landing table from its DDL and load every file of its folder.
+/// Where a landing table's rejected records go: `<table>_rejected`.
+pub fn rejected_table(table: &str) -> String {
+    format!("{table}_rejected")
+}
+
+/// Create the landing table from its DDL (and its `_rejected` table) and load every file of its
+/// folder. Each file goes through DuckDB's typed reader in one statement when it can (the fast
+/// path); a file it refuses, or every file of a table whose DDL says `-- validate: every record`,
+/// is validated record by record instead, so a bad record becomes a reject, not a failed run.
 pub fn load_landing_table(
     conn: &Connection,
     table: &LandingTable,
@@ -95,6 +100,10 @@ pub fn load_landing_table(
     mut on_file: impl FnMut(&Path, usize, usize),
 ) -> Result<(Vec<Column>, Vec<SourceFile>)> {
     conn.execute_batch(&table.ddl).map_err(|e| EngineError::sql(&table.path, e.to_string()))?;
+    conn.execute_batch(&format!(
+        "CREATE TABLE {} (source_file VARCHAR, line BIGINT, raw_record VARCHAR, reason VARCHAR)",
+        quote_ident(&rejected_table(&table.name))
+    ))?;
     let columns = table_columns(conn, &table.name)?;
     let files = find_landing_files(&landing_dir(data_dir, &table.dataset))?;
     let insert = format!(
@@ -102,63 +111,61 @@ pub fn load_landing_table(
         quote_ident(&table.name),
         columns_struct(&columns)
     );
-    let mut stmt = conn.prepare(&insert)?;
+    let mut fast = conn.prepare(&insert)?;
     let mut sources = Vec::with_capacity(files.len());
     for (index, path) in files.iter().enumerate() {
         on_file(path, index, files.len());
         let bytes =
             fs::metadata(path).map(|m| m.len()).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
         let started = Instant::now();
+        let path_text = path.to_str().ok_or_else(|| EngineError::input(path, "file name is not valid UTF-8"))?;
         // An empty file holds no records; DuckDB would reject it as malformed JSON.
-        let rows = if bytes == 0 {
-            0
+        let (rows, rejected) = if bytes == 0 {
+            (0, 0)
+        } else if table.validate_all {
+            load_validated(conn, table, &columns, path)?
         } else {
-            let path_text = path.to_str().ok_or_else(|| EngineError::input(path, "file name is not valid UTF-8"))?;
-            stmt.execute([path_text]).map_err(|e| explain_load_error(path, &columns, &e.to_string()))? as u64
+            match fast.execute([path_text]) {
+                Ok(rows) => (rows as u64, 0),
+                // The statement failed as a whole, so nothing of the file was inserted.
+                Err(_) => load_validated(conn, table, &columns, path)?,
+            }
         };
-        sources.push(SourceFile { path: path.clone(), bytes, rows, elapsed: started.elapsed() });
+        sources.push(SourceFile { path: path.clone(), bytes, rows, rejected, elapsed: started.elapsed() });
     }
     Ok((columns, sources))
 }
 
-/// DuckDB names the file and line for malformed JSON and bad casts, but not for a missing
-/// required field (a NOT NULL constraint); find that record ourselves so the user gets a line.
-fn explain_load_error(path: &Path, columns: &[Column], message: &str) -> EngineError {
-    let names_column =
-        |c: &Column| message.contains(&format!(".{}", c.name)) || message.contains(&format!(".\"{}\"", c.name));
-    if let Some(column) = columns.iter().find(|c| !c.nullable && names_column(c)) {
-        if let Some(line) = first_record_without(path, &column.name) {
-            return EngineError::input(
-                path,
-                format!("line {line}: required field {:?} is missing or null", column.name),
-            );
-        }
-    }
-    let message = one_line(message);
-    // DuckDB already quotes the file name; keep its words after the file for readability.
-    EngineError::input(path, message.replace(&format!("in file \"{}\", ", path.display()), ""))
-}
+static SCRATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// The 1-based line of the first newline-delimited record lacking `field` (or holding null).
-fn first_record_without(path: &Path, field: &str) -> Option<usize> {
-    let file = fs::File::open(path).ok()?;
-    let reader: Box<dyn Read> = if path.to_string_lossy().to_lowercase().ends_with(".gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    for (index, line) in BufReader::new(reader).lines().enumerate() {
-        let line = line.ok()?;
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(line.trim_start_matches('\u{feff}')) else {
-            continue;
-        };
-        let records: Vec<&serde_json::Value> = match &value {
-            serde_json::Value::Array(items) => items.iter().collect(),
-            other => vec![other],
-        };
-        if records.iter().any(|r| r.get(field).is_none_or(|v| v.is_null())) {
-            return Some(index + 1);
-        }
+/// Validate a file record by record: clean records are loaded through a scratch NDJSON file (so
+/// DuckDB still does the typing), rejects go to `<table>_rejected` with file, line, raw text, reason.
+fn load_validated(conn: &Connection, table: &LandingTable, columns: &[Column], path: &Path) -> Result<(u64, u64)> {
+    let validated = validate_file(path, columns).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
+    let mut rows = 0;
+    if !validated.records.is_empty() {
+        let n = SCRATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let scratch = std::env::temp_dir().join(format!("stedi-tui-{}-{n}.ndjson", std::process::id()));
+        let longest = validated.records.iter().map(String::len).max().unwrap_or(0);
+        let written = fs::write(&scratch, validated.records.join("\n") + "\n");
+        let result = written.map_err(|e| EngineError::input(&scratch, format!("cannot write: {e}"))).and_then(|_| {
+            let sql = format!(
+                "INSERT INTO {} SELECT * FROM read_json(?, format = 'newline_delimited', columns = {}, maximum_object_size = {})",
+                quote_ident(&table.name),
+                columns_struct(columns),
+                (longest + 1024).max(16 << 20)
+            );
+            conn.execute(&sql, [scratch.to_string_lossy().as_ref()])
+                .map_err(|e| EngineError::input(path, format!("validated records failed to load: {e}")))
+        });
+        let _ = fs::remove_file(&scratch);
+        rows = result? as u64;
     }
-    None
+    let source = path.display().to_string();
+    let mut appender = conn.appender(&rejected_table(&table.name))?;
+    for r in &validated.rejects {
+        appender.append_row(duckdb::params![source, r.line as i64, r.raw, r.reason])?;
+    }
+    appender.flush()?;
+    Ok((rows, validated.rejects.len() as u64))
 }

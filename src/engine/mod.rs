@@ -3,6 +3,8 @@
 //! [`Engine`] and read the [`TableStats`] and [`CheckOutcome`]s it produced.
 pub mod catalog;
 pub mod checks;
+pub mod diff;
+pub mod erasure;
 pub mod error;
 pub mod export;
 pub mod flow;
@@ -10,8 +12,10 @@ pub mod generate;
 pub mod load;
 pub mod mask;
 pub mod pipeline;
+pub mod pseudonym;
 pub mod rows;
 pub mod sql_text;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,10 +23,11 @@ use std::time::Duration;
 
 use duckdb::Connection;
 
-pub use catalog::{Catalog, CheckDef, Severity, Stage, Zone};
+pub use catalog::{Catalog, CheckDef, Mode, Severity, Stage, Zone};
 pub use checks::{CheckOptions, CheckOutcome};
 pub use error::{EngineError, Result};
 pub use load::SourceFile;
+pub use pseudonym::PseudonymKey;
 pub use rows::RowSet;
 
 /// How to run DuckDB and where to find things.
@@ -32,11 +37,30 @@ pub struct EngineOptions {
     pub queries_dir: PathBuf,
     pub threads: Option<usize>,
     pub memory_limit: Option<String>,
+    /// Which stage set builds the zones (`--mode`).
+    pub mode: Mode,
+    /// The key of the strict ML table's pseudonyms (`--salt` / STEDI_PSEUDONYM_KEY); strict mode needs one.
+    pub pseudonym_key: Option<PseudonymKey>,
 }
 
 impl EngineOptions {
     pub fn new(data_dir: impl Into<PathBuf>, queries_dir: impl Into<PathBuf>) -> Self {
-        EngineOptions { data_dir: data_dir.into(), queries_dir: queries_dir.into(), threads: None, memory_limit: None }
+        EngineOptions {
+            data_dir: data_dir.into(),
+            queries_dir: queries_dir.into(),
+            threads: None,
+            memory_limit: None,
+            mode: Mode::Rubric,
+            pseudonym_key: None,
+        }
+    }
+
+    /// Strict mode refuses to run without a pseudonym key rather than use a default one.
+    pub fn check_key(&self) -> Result<()> {
+        if self.mode == Mode::Strict && self.pseudonym_key.is_none() {
+            return Err(EngineError::input(Path::new("--salt"), pseudonym::MISSING_KEY));
+        }
+        Ok(())
     }
 }
 
@@ -46,6 +70,8 @@ pub struct TableStats {
     pub name: String,
     pub zone: Zone,
     pub rows: u64,
+    /// Landing tables: records of their files that did not load (see `<table>_rejected`).
+    pub rejected: u64,
     /// Time to load (landing) or to materialise (stages).
     #[serde(serialize_with = "serialize_seconds")]
     pub elapsed: Duration,
@@ -91,8 +117,12 @@ impl Engine {
         if !options.data_dir.is_dir() {
             return Err(EngineError::input(&options.data_dir, "data folder not found"));
         }
-        let catalog = Catalog::load(&options.queries_dir)?;
+        options.check_key()?;
+        let catalog = Catalog::load_mode(&options.queries_dir, options.mode)?;
         let conn = Connection::open_in_memory()?;
+        if let Some(key) = &options.pseudonym_key {
+            key.set_on(&conn)?;
+        }
         if let Some(threads) = options.threads {
             conn.execute_batch(&format!("SET threads = {threads}"))?;
         }

@@ -21,10 +21,13 @@ impl Engine {
                 name: table.name.clone(),
                 zone: Zone::Landing,
                 rows,
+                rejected: sources.iter().map(|s| s.rejected).sum(),
                 elapsed: table_started.elapsed(),
                 sources,
             });
         }
+        // The customers `stedi-tui forget` erased, before the views and stages that filter on them.
+        super::erasure::create_erased_table(&self.conn, &self.options.data_dir)?;
         for view in &self.catalog.references {
             self.conn
                 .execute_batch(&format!("CREATE OR REPLACE VIEW {} AS {}", quote_ident(&view.name), view.sql))
@@ -53,6 +56,7 @@ impl Engine {
                 name: stage.name.clone(),
                 zone: stage.zone,
                 rows: rows as u64,
+                rejected: 0,
                 elapsed: stage_started.elapsed(),
                 sources: Vec::new(),
             });

@@ -1,13 +1,15 @@
 //! One [`Report`] value, built from what the engine produced, rendered as text, JSON or JUnit XML.
 //! Renderers only format: every number comes from the engine.
 mod junit;
+mod modes;
 mod text;
 
 use std::path::PathBuf;
 
-use crate::engine::{serialize_seconds, CheckOutcome, Engine, Result, RowSet, Severity, Timings, Zone};
+use crate::engine::{serialize_seconds, CheckOutcome, Engine, Mode, Result, RowSet, Severity, Timings, Zone};
 
 pub use junit::render_junit;
+pub use modes::{render_diff_text, render_forget_text};
 pub use text::render_text;
 
 /// How many failing rows the report shows per failed check.
@@ -18,6 +20,8 @@ pub struct TableLine {
     pub name: String,
     pub zone: Zone,
     pub rows: u64,
+    /// Records of the table's files that did not load (landing tables).
+    pub rejected: u64,
     #[serde(serialize_with = "serialize_seconds")]
     pub seconds: std::time::Duration,
 }
@@ -62,6 +66,8 @@ pub struct Summary {
 pub struct Report {
     pub tool: &'static str,
     pub version: &'static str,
+    /// The stage set that built the zones: rubric or strict.
+    pub mode: Mode,
     pub data_dir: PathBuf,
     pub queries_dir: PathBuf,
     pub tables: Vec<TableLine>,
@@ -75,7 +81,13 @@ impl Report {
         let tables = engine
             .tables
             .iter()
-            .map(|t| TableLine { name: t.name.clone(), zone: t.zone, rows: t.rows, seconds: t.elapsed })
+            .map(|t| TableLine {
+                name: t.name.clone(),
+                zone: t.zone,
+                rows: t.rows,
+                rejected: t.rejected,
+                seconds: t.elapsed,
+            })
             .collect();
         let mut checks = Vec::with_capacity(outcomes.len());
         for o in outcomes {
@@ -113,6 +125,7 @@ impl Report {
         Ok(Report {
             tool: "stedi-tui",
             version: env!("CARGO_PKG_VERSION"),
+            mode: engine.catalog.mode,
             data_dir: engine.options.data_dir.clone(),
             queries_dir: engine.options.queries_dir.clone(),
             tables,

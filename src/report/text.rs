@@ -10,11 +10,12 @@ pub fn render_text(report: &Report) -> String {
     for t in &report.tables {
         let _ = writeln!(
             out,
-            "{:<8} {:<name_width$} {:>12} {:>8.3}s",
+            "{:<8} {:<name_width$} {:>12} {:>8.3}s{}",
             t.zone.as_str(),
             t.name,
             group(t.rows),
-            t.seconds.as_secs_f64()
+            t.seconds.as_secs_f64(),
+            if t.rejected > 0 { format!("  ({} rejected)", group(t.rejected)) } else { String::new() }
         );
     }
     if report.checks.is_empty() {

@@ -44,6 +44,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             Span::styled(format!(" {name:<25}{:>11} ", thousands(table.rows)), base),
             Span::styled(format!("{:<12}", "█".repeat(bar_len)), Style::new().fg(Color::Blue)),
             Span::styled(format!("{:>8.3}s", table.elapsed.as_secs_f64()), Style::new().fg(Color::DarkGray)),
+            Span::styled(
+                if table.rejected > 0 { format!("  {} rejected", thousands(table.rejected)) } else { String::new() },
+                Style::new().fg(Color::Red).bold(),
+            ),
         ]));
         if *z != Zone::Landing {
             lines.push(flow_line(app, name));

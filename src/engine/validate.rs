@@ -1,0 +1,250 @@
+//! Record-by-record validation of a landing file, for the files DuckDB's fast typed load cannot
+//! take as a whole (and for every file of a table whose DDL asks for it, such as customer_landing,
+//! where consent lives). Each record either fits the declared columns — it is rewritten as a clean
+//! JSON line for DuckDB to load — or becomes a reject with its line, raw text and reason. Nothing
+//! is dropped silently: valid + rejected = the records in the file.
+//!
+//! Stricter than DuckDB's casts on purpose: DuckDB turns `true` into 1 and `1.5` into 2 for a
+//! BIGINT, which would let a malformed `shareWithResearchAsOfDate` count as consent.
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+/// A declared landing column (from the landing DDL, as DuckDB holds it).
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub data_type: String,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    /// 1-based line of the record in the file (for a JSON array: the array's element number).
+    pub line: u64,
+    pub raw: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Validated {
+    /// Clean newline-delimited records with exactly the declared columns.
+    pub records: Vec<String>,
+    pub rejects: Vec<Reject>,
+}
+
+/// How much of a rejected record is kept (a 100 MB line is not copied whole into the table).
+const RAW_LIMIT: usize = 2_000;
+
+fn truncated(raw: &str) -> String {
+    if raw.len() <= RAW_LIMIT {
+        return raw.to_string();
+    }
+    let mut end = RAW_LIMIT;
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &raw[..end], raw.len())
+}
+
+/// Open a landing file as text, gunzipping `.gz`.
+pub fn open_text(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+    let file = std::fs::File::open(path)?;
+    let reader: Box<dyn Read> = if path.to_string_lossy().to_lowercase().ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 16, reader)))
+}
+
+/// Validate every record of a file: newline-delimited JSON, or one JSON array.
+pub fn validate_file(path: &Path, columns: &[Column]) -> std::io::Result<Validated> {
+    let mut text = String::new();
+    open_text(path)?.read_to_string(&mut text).map_err(|e| std::io::Error::new(e.kind(), format!("{e}")))?;
+    Ok(validate_text(&text, columns))
+}
+
+pub fn validate_text(text: &str, columns: &[Column]) -> Validated {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out = Validated::default();
+    if text.trim_start().starts_with('[') {
+        match serde_json::from_str::<Vec<Value>>(text) {
+            Ok(items) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    let raw = item.to_string();
+                    push(&mut out, i as u64 + 1, &raw, check_record(item, columns));
+                }
+            }
+            Err(e) => push(&mut out, 1, text, Err(format!("malformed JSON array: {e}"))),
+        }
+        return out;
+    }
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = serde_json::from_str::<Value>(line)
+            .map_err(|e| format!("malformed JSON: {e}"))
+            .and_then(|v| check_record(v, columns));
+        push(&mut out, i as u64 + 1, line, result);
+    }
+    out
+}
+
+fn push(out: &mut Validated, line: u64, raw: &str, result: Result<String, String>) {
+    match result {
+        Ok(clean) => out.records.push(clean),
+        Err(reason) => out.rejects.push(Reject { line, raw: truncated(raw), reason }),
+    }
+}
+
+/// A record as a clean JSON object of the declared columns, or why it does not fit.
+pub fn check_record(value: Value, columns: &[Column]) -> Result<String, String> {
+    let Value::Object(mut fields) = value else { return Err("not a JSON object".to_string()) };
+    let mut clean = Map::new();
+    for column in columns {
+        let value = fields.remove(&column.name).unwrap_or(Value::Null);
+        if value.is_null() {
+            if !column.nullable {
+                return Err(format!("required field {:?} is missing or null", column.name));
+            }
+            clean.insert(column.name.clone(), Value::Null);
+            continue;
+        }
+        let fitted = fit(&value, &column.data_type)
+            .ok_or_else(|| format!("{:?} is {}, not {}", column.name, describe(&value), column.data_type))?;
+        clean.insert(column.name.clone(), fitted);
+    }
+    Ok(Value::Object(clean).to_string())
+}
+
+fn describe(value: &Value) -> String {
+    let text = value.to_string();
+    let shown = if text.len() > 40 {
+        format!("{}…", &text[..text.char_indices().nth(40).map_or(text.len(), |(i, _)| i)])
+    } else {
+        text
+    };
+    match value {
+        Value::Bool(_) => format!("a boolean ({shown})"),
+        Value::String(_) => format!("the text {shown}"),
+        Value::Number(_) => format!("the number {shown}"),
+        Value::Array(_) => "an array".to_string(),
+        Value::Object(_) => "an object".to_string(),
+        Value::Null => "null".to_string(),
+    }
+}
+
+/// The value in the form the declared type accepts, if it fits exactly.
+fn fit(value: &Value, data_type: &str) -> Option<Value> {
+    let (min, max): (i64, i64) = match data_type {
+        "TINYINT" => (i8::MIN as i64, i8::MAX as i64),
+        "SMALLINT" => (i16::MIN as i64, i16::MAX as i64),
+        "INTEGER" => (i32::MIN as i64, i32::MAX as i64),
+        "BIGINT" => (i64::MIN, i64::MAX),
+        "DOUBLE" | "FLOAT" => return number(value).map(Value::from),
+        "DATE" => return value.as_str().filter(|s| is_date(s)).map(|s| Value::from(s)),
+        "VARCHAR" => {
+            return match value {
+                Value::String(_) => Some(value.clone()),
+                Value::Number(n) => Some(Value::from(n.to_string())),
+                _ => None,
+            }
+        }
+        "BOOLEAN" => return value.as_bool().map(Value::from),
+        _ => return Some(value.clone()),
+    };
+    let whole = match value {
+        Value::Number(n) => {
+            n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18).map(|f| f as i64))
+        }
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }?;
+    (min..=max).contains(&whole).then(|| Value::from(whole))
+}
+
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+/// `Y-MM-DD` with a 1 to 4 digit year (the real data has year 967) and a day that exists.
+fn is_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let [y, m, d] = parts.as_slice() else { return false };
+    let digits = |p: &str, lo: usize, hi: usize| (lo..=hi).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(y, 1, 4) && digits(m, 2, 2) && digits(d, 2, 2)) {
+        return false;
+    }
+    let (y, m, d): (u32, u32, u32) = (y.parse().unwrap_or(0), m.parse().unwrap_or(0), d.parse().unwrap_or(0));
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1 && (1..=days).contains(&d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns() -> Vec<Column> {
+        let c = |name: &str, data_type: &str, nullable: bool| Column {
+            name: name.into(),
+            data_type: data_type.into(),
+            nullable,
+        };
+        vec![
+            c("email", "VARCHAR", false),
+            c("birthDay", "DATE", true),
+            c("consent", "BIGINT", true),
+            c("x", "DOUBLE", true),
+        ]
+    }
+
+    #[test]
+    fn consent_must_be_a_whole_number() {
+        let cols = columns();
+        for bad in [r#"true"#, r#""yes""#, r#"1.5"#, r#"[1]"#] {
+            let line = format!(r#"{{"email":"a@b.c","consent":{bad}}}"#);
+            let out = validate_text(&line, &cols);
+            assert_eq!(out.records.len(), 0, "{bad}");
+            assert!(out.rejects[0].reason.contains("consent"), "{:?}", out.rejects[0]);
+        }
+        let ok = validate_text(r#"{"email":"a@b.c","consent":"1655564376361","x":"0.5"}"#, &cols);
+        assert_eq!(ok.records, vec![r#"{"birthDay":null,"consent":1655564376361,"email":"a@b.c","x":0.5}"#]);
+    }
+
+    #[test]
+    fn every_record_is_kept_or_rejected_with_its_line() {
+        let text = "\u{feff}{\"email\":\"a@b.c\"}\r\n\n{\"email\":\n{\"x\":1}\n42\n{\"email\":\"d@e.f\",\"birthDay\":\"1990-02-30\"}\n{\"email\":\"g@h.i\",\"birthDay\":\"967-01-01\"}\n";
+        let out = validate_text(text, &columns());
+        assert_eq!(out.records.len(), 2);
+        let lines: Vec<u64> = out.rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6]);
+        assert!(out.rejects[0].reason.starts_with("malformed JSON"));
+        assert!(out.rejects[1].reason.contains("required field \"email\""));
+        assert_eq!(out.rejects[2].reason, "not a JSON object");
+        assert!(out.rejects[3].reason.contains("birthDay"));
+    }
+
+    #[test]
+    fn arrays_and_long_lines() {
+        let out = validate_text(r#"[{"email":"a@b.c"}, {"email":1}, {"x":"abc","email":"q"}]"#, &columns());
+        assert_eq!(out.records.len(), 2);
+        assert_eq!(out.rejects[0].line, 3);
+        let long = format!(r#"{{"email":"{}","x":"nope"}}"#, "a".repeat(10_000));
+        let out = validate_text(&long, &columns());
+        assert!(out.rejects[0].raw.len() < 2_100 && out.rejects[0].raw.ends_with("bytes)"));
+    }
+}

@@ -1,0 +1,167 @@
+//! Property test: on random small data sets (random consent, revocations, invalid consent values,
+//! orphans, duplicates, emails differing only in case, malformed lines), an independent oracle in
+//! Rust decides who consents (latest record wins, ties and invalid values fail closed) and counts
+//! every trusted or curated row that belongs to someone who does not. The consent_leak checks must
+//! report exactly that count — a leak can exist (the rubric pipeline honours an older record) but is
+//! never silent — an export must be refused while one exists, and loaded + rejected must equal the
+//! records written.
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use proptest::prelude::*;
+use stedi_tui::engine::export::{export, ExportOptions};
+use stedi_tui::engine::{CheckOptions, Engine, EngineOptions};
+
+const EMAILS: [&str; 4] = ["Ann.Lee@test.com", "ann.lee@test.com", "Bo.Wu@test.com", "Cy.Ode@test.com"];
+const SERIALS: [&str; 3] = ["s-1", "s-2", "s-3"];
+
+#[derive(Debug, Clone)]
+struct Customer {
+    email: usize,
+    serial: usize,
+    /// None: no consent; Some(v): the JSON text of shareWithResearchAsOfDate.
+    consent: Option<&'static str>,
+    last_update: i64,
+}
+
+#[derive(Debug, Clone)]
+struct DataSet {
+    customers: Vec<Customer>,
+    /// (email index, or 4 for an unknown user; timestamp)
+    readings: Vec<(usize, i64)>,
+    /// (serial index, or 3 for an unknown device; time)
+    steps: Vec<(usize, i64)>,
+    garbage_lines: usize,
+}
+
+fn consent_value() -> impl Strategy<Value = Option<&'static str>> {
+    prop_oneof![
+        Just(None),
+        Just(Some("1000")),
+        Just(Some("2000")),
+        Just(Some("-5")),
+        Just(Some("0")),
+        Just(Some("true")),
+        Just(Some("\"yes\"")),
+    ]
+}
+
+fn data_set() -> impl Strategy<Value = DataSet> {
+    let customer = (0..4usize, 0..3usize, consent_value(), 1..4i64)
+        .prop_map(|(email, serial, consent, last_update)| Customer { email, serial, consent, last_update });
+    (
+        prop::collection::vec(customer, 1..7),
+        prop::collection::vec((0..5usize, prop_oneof![Just(500i64), Just(1500), Just(2500)]), 0..12),
+        prop::collection::vec((0..4usize, prop_oneof![Just(500i64), Just(1500), Just(2500)]), 0..8),
+        0..3usize,
+    )
+        .prop_map(|(customers, readings, steps, garbage_lines)| DataSet {
+            customers,
+            readings,
+            steps,
+            garbage_lines,
+        })
+}
+
+fn email(i: usize) -> &'static str {
+    EMAILS.get(i).copied().unwrap_or("Nobody.Known@test.com")
+}
+
+fn serial(i: usize) -> &'static str {
+    SERIALS.get(i).copied().unwrap_or("s-unknown")
+}
+
+/// The oracle: consent by the latest record of an email (or serial); ties and anything but a
+/// positive whole number count as no consent; a record whose consent is not a number is rejected
+/// at load, so it is not a record at all.
+fn consenting(ds: &DataSet, key: impl Fn(&Customer) -> bool) -> bool {
+    let valid = |c: &&Customer| matches!(c.consent, None | Some("1000" | "2000" | "-5" | "0"));
+    let records: Vec<&Customer> = ds.customers.iter().filter(valid).filter(|c| key(c)).collect();
+    let Some(latest) = records.iter().map(|c| c.last_update).max() else { return false };
+    let newest: Vec<&&Customer> = records.iter().filter(|c| c.last_update == latest).collect();
+    newest.iter().all(|c| matches!(c.consent, Some("1000" | "2000")))
+}
+
+fn write(ds: &DataSet, dir: &std::path::Path) -> (u64, u64, u64) {
+    let mut customers = String::new();
+    for c in &ds.customers {
+        customers.push_str(&format!(
+            "{{\"customerName\": \"X Y\", \"email\": \"{}\", \"phone\": \"1\", \"birthDay\": \"1990-01-01\", \"serialNumber\": \"{}\", \"registrationDate\": 1, \"lastUpdateDate\": {}, \"shareWithResearchAsOfDate\": {}, \"shareWithPublicAsOfDate\": null, \"shareWithFriendsAsOfDate\": null}}\n",
+            email(c.email), serial(c.serial), c.last_update, c.consent.unwrap_or("null")
+        ));
+    }
+    let mut readings = String::new();
+    for (i, (user, t)) in ds.readings.iter().enumerate() {
+        readings.push_str(&format!("{{\"user\":\"{}\",\"timestamp\":{t},\"x\":{i},\"y\":0,\"z\":0}}\n", email(*user)));
+    }
+    for _ in 0..ds.garbage_lines {
+        readings.push_str("{\"user\": \"Ann.Lee@test.com\", \"timestamp\": \n");
+    }
+    let mut steps = String::new();
+    for (s, t) in &ds.steps {
+        steps.push_str(&format!(
+            "{{\"sensorReadingTime\":{t},\"serialNumber\":\"{}\",\"distanceFromObject\":1}}\n",
+            serial(*s)
+        ));
+    }
+    for (dataset, text) in [("customer", customers), ("accelerometer", readings), ("step_trainer", steps)] {
+        let folder = dir.join(dataset).join("landing");
+        fs::create_dir_all(&folder).unwrap();
+        fs::write(folder.join("part-0.json"), text).unwrap();
+    }
+    (ds.customers.len() as u64, (ds.readings.len() + ds.garbage_lines) as u64, ds.steps.len() as u64)
+}
+
+fn leaking_rows(engine: &Engine, ds: &DataSet) -> BTreeMap<String, u64> {
+    let by_email = |e: &str| consenting(ds, |c| email(c.email) == e);
+    let by_serial = |s: &str| consenting(ds, |c| serial(c.serial) == s);
+    let column = |table: &str, cols: &str| -> Vec<Vec<String>> {
+        let rows = engine.fetch(&format!("SELECT {cols} FROM {table}"), 100_000, 0).unwrap().rows;
+        rows.into_iter().map(|r| r.into_iter().map(|v| v.unwrap_or_default()).collect()).collect()
+    };
+    let count =
+        |rows: Vec<Vec<String>>, leaks: &dyn Fn(&[String]) -> bool| rows.iter().filter(|r| leaks(r)).count() as u64;
+    BTreeMap::from([
+        ("customer_trusted".into(), count(column("customer_trusted", "email"), &|r| !by_email(&r[0]))),
+        ("customer_curated".into(), count(column("customer_curated", "email"), &|r| !by_email(&r[0]))),
+        ("accelerometer_trusted".into(), count(column("accelerometer_trusted", "\"user\""), &|r| !by_email(&r[0]))),
+        ("step_trainer_trusted".into(), count(column("step_trainer_trusted", "serialNumber"), &|r| !by_serial(&r[0]))),
+        (
+            "machine_learning_curated".into(),
+            count(column("machine_learning_curated", "serialNumber, \"user\""), &|r| {
+                !by_serial(&r[0]) || !by_email(&r[1])
+            }),
+        ),
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn leaks_are_never_silent_and_records_always_balance(ds in data_set()) {
+        let dir = tempfile::tempdir().unwrap();
+        let (customers, readings, steps) = write(&ds, dir.path());
+        let mut engine = Engine::open(EngineOptions::new(dir.path(), common::queries_dir())).unwrap();
+        let outcomes = engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
+        for (table, written) in [("customer_landing", customers), ("accelerometer_landing", readings), ("step_trainer_landing", steps)] {
+            let t = engine.table(table).unwrap();
+            prop_assert_eq!(t.rows + t.rejected, written, "{} balances", table);
+        }
+        let leaks = leaking_rows(&engine, &ds);
+        for (table, expected) in &leaks {
+            let check = outcomes.iter().find(|o| o.id == format!("consent_leak.{table}")).unwrap();
+            prop_assert_eq!(check.failing_rows, *expected, "consent_leak.{} for {:?}", table, ds);
+        }
+        let out = dir.path().join("export");
+        let exported = export(&engine, &outcomes, &ExportOptions::new(&out));
+        if leaks.values().any(|n| *n > 0) {
+            prop_assert!(exported.is_err(), "an export with a leak must be refused");
+            prop_assert!(!out.exists());
+        } else if outcomes.iter().all(|o| !o.is_error()) {
+            prop_assert!(exported.is_ok());
+        }
+    }
+}
