@@ -145,7 +145,7 @@ fn fit(value: &Value, data_type: &str) -> Option<Value> {
         "INTEGER" => (i32::MIN as i64, i32::MAX as i64),
         "BIGINT" => (i64::MIN, i64::MAX),
         "DOUBLE" | "FLOAT" => return number(value).map(Value::from),
-        "DATE" => return value.as_str().filter(|s| is_date(s)).map(|s| Value::from(s)),
+        "DATE" => return value.as_str().filter(|s| is_date(s)).map(Value::from),
         "VARCHAR" => {
             return match value {
                 Value::String(_) => Some(value.clone()),

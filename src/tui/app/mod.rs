@@ -1,18 +1,21 @@
 //! The app's state and the one place it changes: [`App::update`] for actions, [`App::on_response`]
 //! for what the worker sends back. Drawing (in `views`) only reads it.
+mod input;
+mod requests;
+
 use std::collections::BTreeMap;
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use duckdb::InterruptHandle;
 
 use super::action::Action;
 use super::keymap::{self, Context};
 use super::preview::Preview;
-use super::worker::{Request, Response, Snapshot, Worker};
-use crate::engine::{CheckOutcome, Progress, Severity, Zone};
+use super::worker::{Snapshot, Worker};
+use crate::engine::{CheckOutcome, Severity, Zone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -443,246 +446,5 @@ impl App {
                 self.ensure_page();
             }
         }
-    }
-
-    // ----- input line -------------------------------------------------------------------------
-
-    fn on_input_key(&mut self, key: KeyEvent) {
-        let Some((kind, text)) = &mut self.input else { return };
-        let kind = *kind;
-        match key.code {
-            KeyCode::Esc => self.input = None,
-            KeyCode::Enter => {
-                let text = text.trim().to_string();
-                self.input = None;
-                self.submit(kind, text);
-            }
-            KeyCode::Backspace => {
-                text.pop();
-            }
-            KeyCode::Up | KeyCode::Down if kind == InputKind::Sql && !self.sql_history.is_empty() => {
-                let n = self.sql_history.len();
-                let pos = match (self.history_pos, key.code) {
-                    (None, KeyCode::Up) => Some(n - 1),
-                    (Some(p), KeyCode::Up) => Some(p.saturating_sub(1)),
-                    (Some(p), KeyCode::Down) if p + 1 < n => Some(p + 1),
-                    _ => None,
-                };
-                self.history_pos = pos;
-                *text = pos.map(|p| self.sql_history[p].clone()).unwrap_or_default();
-            }
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => self.input = None,
-            KeyCode::Char(c) => text.push(c),
-            _ => {}
-        }
-    }
-
-    fn submit(&mut self, kind: InputKind, text: String) {
-        match kind {
-            InputKind::Sql if !text.is_empty() => {
-                if self.sql_history.last() != Some(&text) {
-                    self.sql_history.push(text.clone());
-                }
-                let sql = text.trim_end_matches(';').to_string();
-                self.open_preview(Preview::of_query(format!("query: {sql}"), sql));
-            }
-            InputKind::Export if !text.is_empty() => {
-                let out = std::path::PathBuf::from(text);
-                self.send(Pending::Export, |id| Request::Export { id, out }, Some("exporting"));
-            }
-            InputKind::Filter => {
-                if let Some(p) = &mut self.preview {
-                    p.filter = (!text.is_empty()).then_some(text);
-                    p.top = 0;
-                    p.cursor = 0;
-                }
-                self.prepare("filtering");
-            }
-            InputKind::Search if !text.is_empty() => {
-                if let Some(p) = &mut self.preview {
-                    p.search = Some(text);
-                }
-                let from = self.preview.as_ref().map_or(0, |p| p.cursor);
-                self.search_from(from);
-            }
-            _ => {}
-        }
-    }
-
-    // ----- requests to the worker -------------------------------------------------------------
-
-    fn send(&mut self, kind: Pending, build: impl FnOnce(u64) -> Request, busy: Option<&str>) {
-        self.next_id += 1;
-        let id = self.next_id;
-        // A newer request of the same kind makes the older one's answer stale.
-        self.pending.retain(|_, k| *k != kind);
-        self.pending.insert(id, kind);
-        if let Some(label) = busy {
-            self.busy = Some(label.to_string());
-            self.busy_since = Some(Instant::now());
-        }
-        if self.worker.requests.send(build(id)).is_err() {
-            self.pending.remove(&id);
-            self.message = Some("the engine stopped unexpectedly".to_string());
-        }
-    }
-
-    fn prepare(&mut self, label: &str) {
-        let Some(p) = &mut self.preview else { return };
-        p.table = None;
-        p.page = Default::default();
-        let (sql, direct_table) = p.source_sql();
-        self.send(Pending::Prepare, |id| Request::Prepare { id, sql, direct_table }, Some(label));
-    }
-
-    fn ensure_page(&mut self) {
-        let height = self.page_height.max(1);
-        let Some(p) = &self.preview else { return };
-        let Some(table) = p.table.clone() else { return };
-        if p.page_covers(height) {
-            return;
-        }
-        // One page above and below the view, so small moves need no new fetch.
-        let offset = p.top.saturating_sub(height as u64);
-        let limit = height as u64 * 3;
-        self.send(Pending::Page, |id| Request::Page { id, table, offset, limit }, None);
-    }
-
-    fn request_profile(&mut self) {
-        let Some(p) = &self.preview else { return };
-        if !p.show_profile {
-            return;
-        }
-        let (Some(table), Some(column)) = (p.table.clone(), p.column_name().map(str::to_string)) else { return };
-        if p.profile.as_ref().is_some_and(|pr| pr.column == column) {
-            return;
-        }
-        self.send(Pending::Profile, |id| Request::Profile { id, table, column }, Some("profiling"));
-    }
-
-    fn search_from(&mut self, from: u64) {
-        let Some(p) = &self.preview else { return };
-        let (Some(table), Some(text)) = (p.table.clone(), p.search.clone()) else { return };
-        let columns = p.columns.iter().map(|(n, _)| n.clone()).collect();
-        self.send(Pending::Search, |id| Request::Search { id, table, from, text, columns }, Some("searching"));
-    }
-
-    pub fn on_response(&mut self, response: Response) {
-        let accept = |app: &mut App, id: u64| -> bool {
-            let ok = app.pending.remove(&id).is_some();
-            if app.pending.values().all(|k| *k == Pending::Page) {
-                app.busy = None;
-                app.busy_since = None;
-            }
-            ok
-        };
-        match response {
-            Response::Ready(handle) => self.interrupt = Some(handle),
-            Response::Progress(p) => self.progress = Some(describe(&p)),
-            Response::Loaded(snapshot) => {
-                self.snapshot = Some(*snapshot);
-                self.progress = None;
-            }
-            Response::LoadFailed(message) => {
-                self.load_error = Some(message);
-                self.progress = None;
-            }
-            Response::Prepared { id, table, total, columns } => {
-                if !accept(self, id) {
-                    return;
-                }
-                if let Some(p) = &mut self.preview {
-                    p.table = Some(table);
-                    p.total = total;
-                    if p.columns != columns {
-                        p.columns = columns;
-                        p.column = p.column.min(p.columns.len().saturating_sub(1));
-                        p.first_column = p.first_column.min(p.column);
-                    }
-                    p.cursor = p.cursor.min(total.saturating_sub(1));
-                    p.profile = None;
-                    self.applied = (p.filter.clone(), p.sort);
-                }
-                self.ensure_page();
-                self.request_profile();
-            }
-            Response::Page { id, offset, rows } => {
-                if accept(self, id) {
-                    if let Some(p) = &mut self.preview {
-                        p.page_offset = offset;
-                        p.page = rows;
-                    }
-                }
-            }
-            Response::Profile { id, profile } => {
-                if accept(self, id) {
-                    if let Some(p) = &mut self.preview {
-                        p.profile = Some(profile);
-                    }
-                }
-            }
-            Response::Found { id, row } => {
-                if !accept(self, id) {
-                    return;
-                }
-                let height = self.page_height;
-                if let Some(p) = &mut self.preview {
-                    match row {
-                        Some(r) => {
-                            p.cursor = r;
-                            p.scroll_to_cursor(height);
-                        }
-                        None => {
-                            self.message = Some(format!(
-                                "no match for {:?} below row {}",
-                                p.search.clone().unwrap_or_default(),
-                                p.cursor + 1
-                            ))
-                        }
-                    }
-                }
-                self.ensure_page();
-            }
-            Response::Exported { id, message } => {
-                if accept(self, id) {
-                    self.message = Some(message);
-                }
-            }
-            Response::Failed { id, message } => {
-                let kind = self.pending.get(&id).copied();
-                if !accept(self, id) {
-                    return;
-                }
-                self.message = Some(message.clone());
-                if kind == Some(Pending::Prepare) {
-                    let fresh = self.preview.as_ref().is_some_and(|p| p.columns.is_empty());
-                    if fresh {
-                        // The query never produced a table (bad SQL, cancelled): back to where we were.
-                        self.preview = None;
-                        self.busy = None;
-                        self.go_back();
-                        self.message = Some(message);
-                    } else {
-                        let (filter, sort) = self.applied.clone();
-                        if let Some(p) = &mut self.preview {
-                            p.filter = filter;
-                            p.sort = sort;
-                        }
-                        self.prepare("loading");
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn describe(p: &Progress) -> String {
-    match p {
-        Progress::LoadingFile { table, path, index, total } => {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            format!("loading {table}: file {} of {total} ({name})", index + 1)
-        }
-        Progress::Stage { name, index, total } => format!("stage {} of {total}: {name}", index + 1),
-        Progress::Check { id, index, total } => format!("check {} of {total}: {id}", index + 1),
     }
 }
