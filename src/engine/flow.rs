@@ -16,6 +16,8 @@ pub struct StageFlow {
     pub input_rows: Option<u64>,
     pub kept: u64,
     pub dropped: Option<u64>,
+    /// The SELECT of the dropped rows (input EXCEPT ALL output), for previews.
+    pub dropped_sql: Option<String>,
     pub reason: Option<String>,
 }
 
@@ -34,20 +36,16 @@ impl Engine {
         Ok(None)
     }
 
-    /// The rows of a stage's input that did not reach its output (SQL for a preview).
-    pub fn dropped_rows_sql(&self, stage: &Stage) -> Result<Option<String>> {
-        Ok(self.stage_input(stage)?.map(|input| {
-            format!("SELECT * FROM {} EXCEPT ALL SELECT * FROM {}", quote_ident(&input), quote_ident(&stage.name))
-        }))
-    }
-
     /// Kept and dropped counts for every stage, in run order.
     pub fn stage_flows(&self) -> Result<Vec<StageFlow>> {
         let mut flows = Vec::new();
         for stage in &self.catalog.stages {
             let input = self.stage_input(stage)?;
-            let dropped = match self.dropped_rows_sql(stage)? {
-                Some(sql) => Some(count_rows(self.connection(), &sql)?),
+            let dropped_sql = input.as_ref().map(|input| {
+                format!("SELECT * FROM {} EXCEPT ALL SELECT * FROM {}", quote_ident(input), quote_ident(&stage.name))
+            });
+            let dropped = match &dropped_sql {
+                Some(sql) => Some(count_rows(self.connection(), sql)?),
                 None => None,
             };
             flows.push(StageFlow {
@@ -56,6 +54,7 @@ impl Engine {
                 input,
                 kept: self.table(&stage.name).map_or(0, |t| t.rows),
                 dropped,
+                dropped_sql,
                 reason: stage.drops.clone(),
             });
         }

@@ -383,13 +383,10 @@ impl App {
             self.open_preview(Preview::of_table(&stage.name.clone()));
             return;
         }
-        match flow.and_then(|f| f.input.clone()) {
-            Some(input) => {
+        match flow.and_then(|f| Some((f.input.clone()?, f.dropped_sql.clone()?))) {
+            Some((input, sql)) => {
                 let reason = stage.drops.clone().unwrap_or_else(|| "not kept by the stage".to_string());
-                let mut p = Preview::of_query(
-                    format!("{} → {}: dropped rows", input, stage.name),
-                    format!("SELECT * FROM \"{}\" EXCEPT ALL SELECT * FROM \"{}\"", input, stage.name),
-                );
+                let mut p = Preview::of_query(format!("{} → {}: dropped rows", input, stage.name), sql);
                 p.note = Some(format!("dropped: {reason}"));
                 self.open_preview(p);
             }
