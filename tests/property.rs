@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use std::fs;
 
 use proptest::prelude::*;
+use stedi_tui::engine::catalog::Mode;
 use stedi_tui::engine::export::{export, ExportOptions};
+use stedi_tui::engine::pseudonym::PseudonymKey;
 use stedi_tui::engine::{CheckOptions, Engine, EngineOptions};
 
 const EMAILS: [&str; 4] = ["Ann.Lee@test.com", "ann.lee@test.com", "Bo.Wu@test.com", "Cy.Ode@test.com"];
@@ -114,7 +116,8 @@ fn write(ds: &DataSet, dir: &std::path::Path) -> (u64, u64, u64) {
     (ds.customers.len() as u64, (ds.readings.len() + ds.garbage_lines) as u64, ds.steps.len() as u64)
 }
 
-fn leaking_rows(engine: &Engine, ds: &DataSet) -> BTreeMap<String, u64> {
+/// Rows of `only` (all five zone tables when empty) that belong to someone who does not consent.
+fn leaking_rows(engine: &Engine, ds: &DataSet, only: &[&str]) -> BTreeMap<String, u64> {
     let by_email = |e: &str| consenting(ds, |c| email(c.email) == e);
     let by_serial = |s: &str| consenting(ds, |c| serial(c.serial) == s);
     let column = |table: &str, cols: &str| -> Vec<Vec<String>> {
@@ -150,7 +153,7 @@ proptest! {
             let t = engine.table(table).unwrap();
             prop_assert_eq!(t.rows + t.rejected, written, "{} balances", table);
         }
-        let leaks = leaking_rows(&engine, &ds);
+        let leaks = leaking_rows(&engine, &ds, &[]);
         for (table, expected) in &leaks {
             let check = outcomes.iter().find(|o| o.id == format!("consent_leak.{table}")).unwrap();
             prop_assert_eq!(check.failing_rows, *expected, "consent_leak.{} for {:?}", table, ds);
@@ -162,6 +165,20 @@ proptest! {
             prop_assert!(!out.exists());
         } else if outcomes.iter().all(|o| !o.is_error()) {
             prop_assert!(exported.is_ok());
+        }
+
+        // Strict mode: the same data, and no row of a non-consenting customer anywhere, ever.
+        let mut options = EngineOptions::new(dir.path(), common::queries_dir());
+        options.mode = Mode::Strict;
+        options.pseudonym_key = Some(PseudonymKey::new("property-test-key-0123456789").unwrap());
+        let mut strict = Engine::open(options).unwrap();
+        let outcomes = strict.run_all(&CheckOptions { strict: true, expect: None }, &mut |_| {}).unwrap();
+        for table in ["customer_trusted", "customer_curated", "accelerometer_trusted", "step_trainer_trusted"] {
+            prop_assert_eq!(leaking_rows(&strict, &ds, &[table])[table], 0, "strict {} for {:?}", table, ds);
+        }
+        for table in ["customer_trusted", "customer_curated", "accelerometer_trusted", "step_trainer_trusted", "machine_learning_curated"] {
+            let check = outcomes.iter().find(|o| o.id == format!("consent_leak.{table}")).unwrap();
+            prop_assert_eq!(check.failing_rows, 0, "strict consent_leak.{} for {:?}", table, ds);
         }
     }
 }
