@@ -88,6 +88,8 @@ fn every_view_at_both_sizes() {
         key(&mut app2, KeyCode::Char('?'));
         snapshot(&format!("help_{size}"), &screen(&mut app2, w, h));
         key(&mut app2, KeyCode::Char('x'));
+        key(&mut app2, KeyCode::Char('D'));
+        snapshot(&format!("diff_{size}"), &screen(&mut app2, w, h));
         key(&mut app2, KeyCode::Char(':'));
         keys(&mut app2, "SELECT 42 AS answer");
         snapshot(&format!("sql_prompt_{size}"), &screen(&mut app2, w, h));
@@ -293,4 +295,20 @@ fn esc_cancels_a_running_query_and_the_ui_keeps_working() {
     assert_eq!(app.view, View::Pipeline, "a cancelled query returns to where it started");
     key(&mut app, KeyCode::Char('c'));
     assert_eq!(app.view, View::Checks);
+}
+
+#[test]
+fn diff_view_shows_what_strict_mode_drops_by_reason() {
+    let mut app = sample_app();
+    key(&mut app, KeyCode::Char('D'));
+    assert_eq!(app.view, View::Diff);
+    let diff = app.diff.clone().expect("both modes ran");
+    let ml = diff.tables.iter().find(|t| t.table == "machine_learning_curated").unwrap();
+    // sample_data was generated with 3 cross-customer pairs and 3 pre-consent readings.
+    assert_eq!(ml.count(stedi_tui::engine::Mode::Rubric, "cross-customer"), 3);
+    assert_eq!(ml.count(stedi_tui::engine::Mode::Rubric, "pre-consent"), 3);
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("machine_learning_curated") && text.contains("rubric"), "{text}");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Pipeline);
 }

@@ -30,6 +30,8 @@ pub enum Action {
     NextMatch,
     Profile,
     TogglePii,
+    /// The reviewer's view: what the rubric and strict modes keep differently, by reason.
+    GoDiff,
     /// Export the trusted and curated zones as Parquet (asks for the folder).
     Export,
     /// A mouse click on the n-th line of the main area.

@@ -58,6 +58,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[Char('1')], "1", "pipeline", "pipeline view", Action::GoPipeline, Global, false),
     b(&[Char('2'), Char('c')], "c", "checks", "checks view", Action::GoChecks, Global, true),
     b(&[Char(':')], ":", "sql", "SQL prompt (↑/↓ history)", Action::OpenSqlPrompt, Global, true),
+    b(&[Char('D')], "D", "diff", "rubric vs strict: rows one mode keeps, by reason", Action::GoDiff, Global, false),
     b(&[Char('e')], "e", "export", "export trusted and curated Parquet", Action::Export, Global, false),
     b(&[Char('m')], "m", "mask", "mask / show personal fields", Action::TogglePii, Global, false),
     b(&[Up, Char('k')], "↑↓", "move", "move", Action::Up, Global, true),

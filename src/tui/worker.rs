@@ -55,6 +55,10 @@ pub enum Request {
         text: String,
         columns: Vec<String>,
     },
+    /// Run both modes over the same landing data and compare them (`stedi-tui diff`).
+    Diff {
+        id: u64,
+    },
     /// Export the zones to `out`, gated by the run's checks as `stedi-tui export` is.
     Export {
         id: u64,
@@ -85,6 +89,7 @@ pub enum Response {
     Profile { id: u64, profile: ColumnProfile },
     Found { id: u64, row: Option<u64> },
     Exported { id: u64, message: String },
+    Diffed { id: u64, diff: Box<crate::engine::diff::Diff> },
     Failed { id: u64, message: String },
 }
 
@@ -104,6 +109,7 @@ pub fn spawn(options: EngineOptions, checks: CheckOptions) -> Worker {
 }
 
 fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Request>, out: Sender<Response>) {
+    let diff_options = options.clone();
     let mut engine = match Engine::open(options) {
         Ok(engine) => engine,
         Err(e) => {
@@ -141,7 +147,14 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
     let mut prepared = 0u64;
     while let Ok(request) = requests.recv() {
         let id = request_id(&request);
-        let response = handle(&engine, &outcomes, request, &mut prepared).unwrap_or_else(|e| Response::Failed {
+        let response = match request {
+            // A second engine, both modes in one DuckDB: the app's own engine stays as it is.
+            Request::Diff { id } => Engine::run_both_modes(diff_options.clone())
+                .and_then(|both| both.diff())
+                .map(|diff| Response::Diffed { id, diff: Box::new(diff) }),
+            other => handle(&engine, &outcomes, other, &mut prepared),
+        };
+        let response = response.unwrap_or_else(|e| Response::Failed {
             id,
             message: match e {
                 EngineError::Cancelled => "cancelled".to_string(),
@@ -160,7 +173,8 @@ fn request_id(r: &Request) -> u64 {
         | Request::Page { id, .. }
         | Request::Profile { id, .. }
         | Request::Search { id, .. }
-        | Request::Export { id, .. } => *id,
+        | Request::Export { id, .. }
+        | Request::Diff { id } => *id,
     }
 }
 
@@ -198,6 +212,7 @@ fn handle(
             let rows = crate::engine::rows::fetch_rows(conn, &sql, limit, 0)?;
             Ok(Response::Page { id, offset, rows })
         }
+        Request::Diff { .. } => unreachable!("served by serve()"),
         Request::Export { id, out } => {
             let message = match export(engine, outcomes, &ExportOptions::new(&out)) {
                 Ok(s) => format!(

@@ -20,6 +20,8 @@ use crate::engine::{CheckOutcome, Severity, Zone};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Pipeline,
+    /// Rubric vs strict, table by table.
+    Diff,
     /// A stage, by index in the catalog's run order.
     Stage(usize),
     Table,
@@ -36,6 +38,7 @@ pub enum InputKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
+    Diff,
     Export,
     Prepare,
     Page,
@@ -60,6 +63,8 @@ pub struct App {
     pub checks_cursor: usize,
     pub stage_scroll: u16,
     pub preview: Option<Preview>,
+    /// The last rubric-vs-strict comparison (computed on demand: it runs both modes).
+    pub diff: Option<crate::engine::diff::Diff>,
     /// Filter, sort that last prepared without error (restored when a new one fails).
     applied: (Option<String>, Option<(usize, bool)>),
     pub input: Option<(InputKind, String)>,
@@ -93,6 +98,7 @@ impl App {
             checks_cursor: 0,
             stage_scroll: 0,
             preview: None,
+            diff: None,
             applied: (None, None),
             input: None,
             sql_history: Vec::new(),
@@ -148,7 +154,7 @@ impl App {
 
     pub fn context(&self) -> Context {
         match self.view {
-            View::Pipeline | View::Checks => Context::Lists,
+            View::Pipeline | View::Checks | View::Diff => Context::Lists,
             View::Stage(_) => Context::Stage,
             View::Table => Context::Table,
         }
@@ -229,6 +235,12 @@ impl App {
                     Some(if self.show_pii { "personal fields shown" } else { "personal fields masked" }.to_string());
             }
             _ if self.snapshot.is_none() => {}
+            Action::GoDiff => {
+                self.go(View::Diff);
+                if self.diff.is_none() {
+                    self.send(Pending::Diff, |id| super::worker::Request::Diff { id }, Some("running both modes"));
+                }
+            }
             Action::Export => self.input = Some((InputKind::Export, "export".to_string())),
             Action::Open | Action::ClickLine(_) => self.open(action),
             Action::Dropped | Action::Kept => self.open_stage_rows(action == Action::Dropped),
@@ -320,6 +332,7 @@ impl App {
                     }
                 }
             }
+            View::Diff => {}
             View::Checks => {
                 if let Action::ClickLine(line) = action {
                     // Line 0 is the header row.
@@ -424,6 +437,7 @@ impl App {
         match self.view {
             View::Pipeline => self.pipeline_cursor = step(self.pipeline_cursor, self.pipeline_tables().len()),
             View::Checks => self.checks_cursor = step(self.checks_cursor, self.checks_sorted().len()),
+            View::Diff => {}
             View::Stage(_) => {
                 self.stage_scroll = (self.stage_scroll as i64 + delta.clamp(-1000, 1000)).clamp(0, 1000) as u16
             }

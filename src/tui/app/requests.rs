@@ -139,6 +139,11 @@ impl App {
                 }
                 self.ensure_page();
             }
+            Response::Diffed { id, diff } => {
+                if accept(self, id) {
+                    self.diff = Some(*diff);
+                }
+            }
             Response::Exported { id, message } => {
                 if accept(self, id) {
                     self.message = Some(message);

@@ -1,6 +1,7 @@
 //! Drawing: one module per view. Views read the [`App`]; the only state they write back is layout
 //! (how many rows fit, where the main area starts) that navigation and mouse clicks need.
 mod checks;
+mod diff;
 mod help;
 mod pipeline;
 mod stage;
@@ -30,6 +31,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
             View::Stage(i) => stage::draw(frame, main, app, i),
             View::Table => table::draw(frame, main, app),
             View::Checks => checks::draw(frame, main, app),
+            View::Diff => diff::draw(frame, main, app),
         }
     }
     draw_message(frame, message, app);
@@ -45,6 +47,7 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
         View::Stage(_) => "stage",
         View::Table => "table",
         View::Checks => "checks",
+        View::Diff => "rubric vs strict",
     };
     let mut spans = vec![
         Span::styled(" stedi-tui ", Style::new().bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD)),
