@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::engine::emit::{emit_glue, EmitOptions};
 use crate::engine::erasure;
 use crate::engine::export::{self, ExportError, ExportOptions};
 use crate::engine::generate::{generate, GenerateOptions, Injections};
@@ -103,6 +104,33 @@ pub enum Command {
     /// Erase a customer: count their rows in every table of both modes, then add them to
     /// DATA/_erasure_list.json, which every stage honours (the landing files stay untouched)
     Forget(ForgetArgs),
+    /// Write the stages and checks as PySpark jobs for AWS Glue 5.0 / Spark 3.4+ (one per stage, a
+    /// landing job, a checks job and run_all.py), running the same SQL files
+    Emit(EmitArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmitTarget {
+    /// PySpark scripts for AWS Glue (or spark-submit, or python with pyspark installed)
+    Glue,
+}
+
+#[derive(Debug, Args)]
+pub struct EmitArgs {
+    #[arg(value_enum)]
+    pub target: EmitTarget,
+    /// Folder for the scripts; created if missing, a previous emit's scripts replaced
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The SQL: landing/, reference/, trusted/, curated/, checks/
+    #[arg(long, value_name = "DIR", default_value = "queries")]
+    pub queries: PathBuf,
+    /// Stage set of the jobs: rubric or strict (whose jobs need a pseudonym key when they run)
+    #[arg(long, value_enum, default_value = "rubric")]
+    pub mode: Mode,
+    /// The jobs' default --data and --out, e.g. s3://stedi-lakehouse (landing and zones in one bucket)
+    #[arg(long, value_name = "URI")]
+    pub bucket: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -186,6 +214,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Export(args)) => run_export(&args),
         Some(Command::Diff(args)) => run_diff(&args),
         Some(Command::Forget(args)) => run_forget(&args),
+        Some(Command::Emit(args)) => run_emit(&args),
         None if cli.run.check => run_check(&cli.run),
         None => run_tui(&cli.run),
     }
@@ -315,6 +344,26 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
         "stedi-tui: {shown} {what} {} ({listed} erased); every stage of both modes now leaves them out, landing files untouched",
         list.display()
     );
+    Ok(0)
+}
+
+/// Exit 0 written, 2 bad input (a missing queries folder, SQL only DuckDB accepts, an unwritable DIR).
+fn run_emit(args: &EmitArgs) -> Result<i32, CliError> {
+    let EmitTarget::Glue = args.target;
+    let options = EmitOptions {
+        queries_dir: args.queries.clone(),
+        out: args.out.clone(),
+        mode: args.mode,
+        bucket: args.bucket.clone(),
+    };
+    let emitted = emit_glue(&options)?;
+    eprintln!(
+        "stedi-tui: wrote {} Glue jobs ({} mode) to {}; run them in order with run_all.py",
+        emitted.jobs.len(),
+        emitted.mode.as_str(),
+        emitted.out.display()
+    );
+    println!("{}", emitted.out.join(crate::engine::emit::RUN_ALL_FILE).display());
     Ok(0)
 }
 

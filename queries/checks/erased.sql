@@ -4,7 +4,11 @@
 -- description: {table} rows of a customer on the erasure list (`stedi-tui forget`): their email, user, device serial number or pseudonym
 -- Zone tables only: the landing tables are the raw input, kept untouched by design (erasure is
 -- enforced by every stage), so they still hold an erased customer's records.
--- Each table names its customer by whichever of these columns it has (every zone table has serialNumber).
+-- Each table names its customer by whichever of these columns it has (every zone table has
+-- serialNumber); {table}_with_keys is the table plus, as NULL, the ones it lacks.
 SELECT t.*
-FROM {table} AS t
-WHERE list_has_any([*COLUMNS('^(email|user|serialNumber|customer_pseudonym)$')], (SELECT list(key) FROM erased_keys))
+FROM {table}_with_keys AS t
+WHERE t.email IN (SELECT key FROM erased_keys)
+   OR t.`user` IN (SELECT key FROM erased_keys)
+   OR t.serialNumber IN (SELECT key FROM erased_keys)
+   OR t.customer_pseudonym IN (SELECT key FROM erased_keys)

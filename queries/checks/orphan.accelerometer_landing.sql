@@ -3,4 +3,4 @@
 -- description: accelerometer readings whose user is no customer's email (never usable, never consented)
 SELECT a.*
 FROM accelerometer_landing AS a
-WHERE a."user" NOT IN (SELECT email FROM customer_landing)
+WHERE a.`user` NOT IN (SELECT email FROM customer_landing)

@@ -3,5 +3,5 @@
 -- description: accelerometer_trusted readings timestamped before their customer's shareWithResearchAsOfDate
 SELECT t.*, c.consent_at
 FROM accelerometer_trusted AS t
-JOIN consent_by_email AS c ON t."user" = c.email
-WHERE t."timestamp" < c.consent_at
+JOIN consent_by_email AS c ON t.`user` = c.email
+WHERE t.`timestamp` < c.consent_at

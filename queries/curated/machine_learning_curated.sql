@@ -7,9 +7,9 @@
 -- Reads: step_trainer_trusted, accelerometer_trusted, erased_keys (both inputs already exclude
 -- erased customers; said again here so every stage visibly does).
 SELECT s.sensorReadingTime, s.serialNumber, s.distanceFromObject,
-       a."user", a."timestamp", a.x, a.y, a.z
+       a.`user`, a.`timestamp`, a.x, a.y, a.z
 FROM step_trainer_trusted AS s
 JOIN accelerometer_trusted AS a
-  ON s.sensorReadingTime = a."timestamp"
-WHERE a."user" NOT IN (SELECT key FROM erased_keys)
+  ON s.sensorReadingTime = a.`timestamp`
+WHERE a.`user` NOT IN (SELECT key FROM erased_keys)
   AND s.serialNumber NOT IN (SELECT key FROM erased_keys)

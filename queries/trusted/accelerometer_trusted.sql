@@ -6,5 +6,5 @@
 -- Reads: accelerometer_landing, customer_trusted, erased_keys.
 SELECT a.*
 FROM accelerometer_landing AS a
-WHERE a."user" IN (SELECT email FROM customer_trusted)
-  AND a."user" NOT IN (SELECT key FROM erased_keys)
+WHERE a.`user` IN (SELECT email FROM customer_trusted)
+  AND a.`user` NOT IN (SELECT key FROM erased_keys)

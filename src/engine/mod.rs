@@ -3,7 +3,9 @@
 //! [`Engine`] and read the [`TableStats`] and [`CheckOutcome`]s it produced.
 pub mod catalog;
 pub mod checks;
+pub mod dialect;
 pub mod diff;
+pub mod emit;
 pub mod erasure;
 pub mod error;
 pub mod export;
@@ -120,6 +122,7 @@ impl Engine {
         options.check_key()?;
         let catalog = Catalog::load_mode(&options.queries_dir, options.mode)?;
         let conn = Connection::open_in_memory()?;
+        dialect::install(&conn)?;
         if let Some(key) = &options.pseudonym_key {
             key.set_on(&conn)?;
         }

@@ -61,6 +61,9 @@ impl Engine {
                 sources: Vec::new(),
             });
         }
+        // The views the checks read in both engines (see dialect.rs): zone_columns, <table>_with_keys.
+        let tables: Vec<String> = self.tables.iter().map(|t| t.name.clone()).collect();
+        super::dialect::create_check_views(&self.conn, &tables)?;
         self.timings.stages = started.elapsed();
         Ok(())
     }

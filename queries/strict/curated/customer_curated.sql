@@ -5,5 +5,5 @@
 -- Reads: customer_trusted, accelerometer_trusted, erased_keys.
 SELECT c.*
 FROM customer_trusted AS c
-WHERE c.email IN (SELECT "user" FROM accelerometer_trusted)
+WHERE c.email IN (SELECT `user` FROM accelerometer_trusted)
   AND c.email NOT IN (SELECT key FROM erased_keys)

@@ -8,11 +8,11 @@
 -- drops: no reading of the owner's own phone in the same millisecond
 -- Reads: step_trainer_trusted, consent_by_serial, accelerometer_trusted, customer_pseudonyms, erased_keys.
 SELECT s.sensorReadingTime, s.serialNumber, s.distanceFromObject,
-       p.customer_pseudonym, a."timestamp", a.x, a.y, a.z
+       p.customer_pseudonym, a.`timestamp`, a.x, a.y, a.z
 FROM step_trainer_trusted AS s
 JOIN consent_by_serial AS owner ON s.serialNumber = owner.serialNumber
 JOIN accelerometer_trusted AS a
-  ON a."user" = owner.email
- AND a."timestamp" = s.sensorReadingTime
+  ON a.`user` = owner.email
+ AND a.`timestamp` = s.sensorReadingTime
 JOIN customer_pseudonyms AS p ON p.email = owner.email
 WHERE owner.email NOT IN (SELECT key FROM erased_keys)

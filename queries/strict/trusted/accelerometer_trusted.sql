@@ -6,7 +6,7 @@
 -- Reads: accelerometer_landing, consent_by_email, customer_trusted, erased_keys.
 SELECT DISTINCT a.*
 FROM accelerometer_landing AS a
-JOIN consent_by_email AS k ON a."user" = k.email
-WHERE a."user" IN (SELECT email FROM customer_trusted)
-  AND a."timestamp" >= k.consent_at
-  AND a."user" NOT IN (SELECT key FROM erased_keys)
+JOIN consent_by_email AS k ON a.`user` = k.email
+WHERE a.`user` IN (SELECT email FROM customer_trusted)
+  AND a.`timestamp` >= k.consent_at
+  AND a.`user` NOT IN (SELECT key FROM erased_keys)
