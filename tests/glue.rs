@@ -123,6 +123,59 @@ fn emit_refuses_sql_that_only_duckdb_accepts() {
     stedi().args(["emit", "glue", "--bucket", "stedi-lakehouse", "--out"]).arg(dir.path().join("x")).assert().code(2);
 }
 
+/// The jobs' arguments on AWS Glue (getResolvedOptions, here a stand-in `awsglue` module) and
+/// elsewhere (argparse), and strict mode's key rules, without starting Spark.
+#[test]
+fn job_arguments_come_from_glue_or_the_command_line_and_strict_jobs_need_a_key() {
+    let Some(python) = python() else {
+        eprintln!("SKIPPED: no python3");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs");
+    emit(Mode::Strict, &jobs);
+    let glue = dir.path().join("glue");
+    fs::create_dir_all(glue.join("awsglue")).unwrap();
+    fs::write(glue.join("awsglue").join("__init__.py"), "").unwrap();
+    // Glue's getResolvedOptions: every option asked for must be given as --name value.
+    fs::write(
+        glue.join("awsglue").join("utils.py"),
+        "def getResolvedOptions(args, options):\n    \
+         found = {a[2:]: b for a, b in zip(args, args[1:]) if a.startswith('--')}\n    \
+         missing = [o for o in options if o not in found]\n    \
+         assert not missing, missing\n    \
+         return {o: found[o] for o in options}\n",
+    )
+    .unwrap();
+    let parse = |path: &str, args: &[&str], key: Option<&str>| {
+        let script = format!(
+            "import json, sys, stedi_glue\ntry:\n    a = stedi_glue.parse_args({args:?})\n    \
+             a['pseudonym_key'] = a['pseudonym_key'] is not None\n    print(json.dumps(a, sort_keys=True))\n\
+             except stedi_glue.JobError as e:\n    print('JobError: %s' % e)\n"
+        );
+        let mut command = Process::new(&python);
+        command.args(["-c", &script]).env("PYTHONPATH", path).env_remove(stedi_tui::engine::pseudonym::KEY_ENV);
+        if let Some(key) = key {
+            command.env(stedi_tui::engine::pseudonym::KEY_ENV, key);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let on_glue = format!("{}:{}", glue.display(), jobs.display());
+    let local = jobs.display().to_string();
+    let args = ["--JOB_NAME", "stedi", "--data", "s3://b/in", "--out", "s3://b/zones", "--strict", "true"];
+    let expected = r#""data": "s3://b/in", "expect": null, "out": "s3://b/zones", "pseudonym_key": true, "report": null, "strict": true}"#;
+    assert!(parse(&on_glue, &args, Some(KEY)).ends_with(expected), "{}", parse(&on_glue, &args, Some(KEY)));
+    let args = ["--data", "d", "--out", "o", "--pseudonym-key", KEY];
+    assert!(parse(&local, &args, None).contains(r#""pseudonym_key": true"#));
+    // --bucket gave the defaults; strict mode refuses no key and a short one, never echoing it.
+    assert!(parse(&local, &[], Some(KEY)).contains(&format!(r#""data": "{BUCKET}""#)));
+    assert!(parse(&local, &[], None).starts_with("JobError: strict mode needs a pseudonym key"));
+    let short = parse(&local, &["--pseudonym-key", "tiny-key-123"], None);
+    assert!(short.starts_with("JobError: the pseudonym key is too short") && !short.contains("tiny-key"), "{short}");
+}
+
 fn python() -> Option<String> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
     let ok = Process::new(&python).arg("--version").output().is_ok_and(|o| o.status.success());
@@ -153,10 +206,13 @@ struct SparkRun {
     elapsed: Duration,
 }
 
-fn run_spark(python: &str, jobs: &Path, data: &Path, out: &Path, key: Option<&str>) -> SparkRun {
+fn run_spark(python: &str, jobs: &Path, data: &Path, out: &Path, key: Option<&str>, expect: Option<&Path>) -> SparkRun {
     let report = out.with_extension("report.json");
     let mut command = Process::new(python);
     command.arg(jobs.join("run_all.py")).arg("--data").arg(data).arg("--out").arg(out).arg("--report").arg(&report);
+    if let Some(expect) = expect {
+        command.arg("--expect").arg(expect);
+    }
     command.env_remove(stedi_tui::engine::pseudonym::KEY_ENV);
     if let Some(key) = key {
         command.env(stedi_tui::engine::pseudonym::KEY_ENV, key);
@@ -188,7 +244,7 @@ fn sample_data_with_problems(dir: &Path) -> PathBuf {
     };
     append("accelerometer", r#"{"user": "truncated.record@test.com", "timestamp": 16555"#);
     append("step_trainer", r#"{"sensorReadingTime": 1655564676361, "distanceFromObject": 3}"#);
-    let engine = engine_run(&data, Mode::Rubric).0;
+    let engine = engine_run(&data, Mode::Rubric, None).0;
     let email: String = engine
         .connection()
         .query_row("SELECT email FROM customer_trusted ORDER BY email LIMIT 1", [], |r| r.get(0))
@@ -197,13 +253,21 @@ fn sample_data_with_problems(dir: &Path) -> PathBuf {
     data
 }
 
-fn engine_run(data: &Path, mode: Mode) -> (Engine, Vec<stedi_tui::engine::CheckOutcome>, Duration) {
+fn engine_run(
+    data: &Path,
+    mode: Mode,
+    expect: Option<&Path>,
+) -> (Engine, Vec<stedi_tui::engine::CheckOutcome>, Duration) {
     let mut options = EngineOptions::new(data, common::queries_dir());
     options.mode = mode;
     options.pseudonym_key = (mode == Mode::Strict).then(|| PseudonymKey::new(KEY).unwrap());
+    let mut checks = CheckOptions::default();
+    if let Some(path) = expect {
+        checks.expect = Some((path.to_path_buf(), CheckOptions::read_expect(path).unwrap()));
+    }
     let started = Instant::now();
     let mut engine = Engine::open(options).unwrap();
-    let outcomes = engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
+    let outcomes = engine.run_all(&checks, &mut |_| {}).unwrap();
     (engine, outcomes, started.elapsed())
 }
 
@@ -224,13 +288,19 @@ fn spark_jobs_give_stedi_tuis_tables_rows_and_check_results_in_both_modes() {
     let Some(python) = spark() else { return };
     let dir = tempfile::tempdir().unwrap();
     let problems = sample_data_with_problems(dir.path());
-    let runs = [(Mode::Rubric, common::project_root().join("sample_data")), (Mode::Strict, problems)];
-    for (mode, data) in runs {
+    // The rubric run also gets --expect: one right row count, one wrong (row_count.<table>, error).
+    let expect = dir.path().join("expect.json");
+    fs::write(&expect, r#"{"customer_trusted": 119, "machine_learning_curated": 1}"#).unwrap();
+    let runs = [
+        (Mode::Rubric, common::project_root().join("sample_data"), Some(expect.as_path())),
+        (Mode::Strict, problems, None),
+    ];
+    for (mode, data, expect) in runs {
         let jobs = dir.path().join(format!("jobs-{}", mode.as_str()));
         emit(mode, &jobs);
         let out = dir.path().join(format!("out-{}", mode.as_str()));
-        let spark = run_spark(&python, &jobs, &data, &out, (mode == Mode::Strict).then_some(KEY));
-        let (engine, outcomes, engine_elapsed) = engine_run(&data, mode);
+        let spark = run_spark(&python, &jobs, &data, &out, (mode == Mode::Strict).then_some(KEY), expect);
+        let (engine, outcomes, engine_elapsed) = engine_run(&data, mode, expect);
         let m = mode.as_str();
 
         // Every table's rows, and the landing tables' rejects.
@@ -261,6 +331,10 @@ fn spark_jobs_give_stedi_tuis_tables_rows_and_check_results_in_both_modes() {
         let engine_checks: BTreeMap<String, (u64, String)> =
             outcomes.iter().map(|o| (o.id.clone(), (o.failing_rows, format!("\"{}\"", o.severity.as_str())))).collect();
         assert_eq!(spark_checks, engine_checks, "{m}: check results");
+        if expect.is_some() {
+            assert_eq!(spark_checks["row_count.customer_trusted"].0, 0, "{m}");
+            assert_eq!(spark_checks["row_count.machine_learning_curated"].0, 1, "{m}");
+        }
         let engine_code = if outcomes.iter().any(|o| o.is_error()) { 1 } else { 0 };
         assert_eq!(spark.code, engine_code, "{m}: exit code");
 
