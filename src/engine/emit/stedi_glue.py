@@ -338,7 +338,7 @@ class Context:
         with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
             counts = list(pool.map(count, instances))
         results = []
-        for (check, check_id, sql, description), (failing, seconds) in zip(instances, counts):
+        for (check, check_id, _, description), (failing, seconds) in zip(instances, counts):
             severity = "error" if strict else check["severity"]
             status = "PASS" if failing == 0 else ("FAIL" if severity == "error" else "WARN")
             print("%-4s %-5s %-45s %9d  %s" % (status, severity, check_id, failing, description), flush=True)
