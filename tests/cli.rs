@@ -14,19 +14,9 @@ fn stedi() -> Command {
     cmd
 }
 
-/// Exit 2 with exactly one line on stderr that names `needle`, and no backtrace.
-fn assert_one_line_error(cmd: &mut Command, needle: &str) {
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.contains(needle), "{needle:?} in {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
-}
-
 #[test]
 fn missing_data_folder_is_a_one_line_error() {
-    assert_one_line_error(stedi().args(["--check", "--data", "no/such/folder"]), "no/such/folder");
+    common::assert_one_line_error(stedi().args(["--check", "--data", "no/such/folder"]), "no/such/folder");
 }
 
 #[test]
@@ -39,13 +29,13 @@ fn empty_landing_folder_is_a_one_line_error() {
     let landing = dir.path().join("accelerometer").join("landing");
     let mut cmd = stedi();
     cmd.arg("--check").arg("--data").arg(dir.path());
-    assert_one_line_error(&mut cmd, &landing.display().to_string());
-    assert_one_line_error(&mut cmd, "no landing files");
+    common::assert_one_line_error(&mut cmd, &landing.display().to_string());
+    common::assert_one_line_error(&mut cmd, "no landing files");
 }
 
 #[test]
 fn missing_queries_folder_is_a_one_line_error() {
-    assert_one_line_error(stedi().args(["--check", "--queries", "no/such/queries"]), "no/such/queries");
+    common::assert_one_line_error(stedi().args(["--check", "--queries", "no/such/queries"]), "no/such/queries");
 }
 
 #[test]
@@ -56,7 +46,7 @@ fn broken_stage_names_its_file_and_duckdbs_message() {
     fs::write(&stage, "SELECT * FROM customer_landing WHERE shareWithResearchAsOfDate IS NOT NUL").unwrap();
     let mut cmd = stedi();
     cmd.arg("--check").arg("--queries").arg(queries.path());
-    assert_one_line_error(&mut cmd, "customer_trusted.sql");
+    common::assert_one_line_error(&mut cmd, "customer_trusted.sql");
     let out = cmd.output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("Parser Error"));
 }
@@ -70,16 +60,16 @@ fn broken_check_is_a_one_line_error_naming_the_check() {
         "-- id: mine.broken\n-- severity: warn\nSELECT * FROM no_such_table",
     )
     .unwrap();
-    assert_one_line_error(stedi().arg("--check").arg("--queries").arg(queries.path()), "mine.broken");
+    common::assert_one_line_error(stedi().arg("--check").arg("--queries").arg(queries.path()), "mine.broken");
 }
 
 #[test]
 fn unreadable_expect_file_exits_2() {
-    assert_one_line_error(stedi().args(["--check", "--expect", "no/such/expect.json"]), "no/such/expect.json");
+    common::assert_one_line_error(stedi().args(["--check", "--expect", "no/such/expect.json"]), "no/such/expect.json");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("expect.json");
     fs::write(&bad, "{\"customer_landing\": \"many\"}").unwrap();
-    assert_one_line_error(stedi().arg("--check").arg("--expect").arg(&bad), "expect.json");
+    common::assert_one_line_error(stedi().arg("--check").arg("--expect").arg(&bad), "expect.json");
 }
 
 #[test]

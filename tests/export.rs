@@ -29,16 +29,6 @@ fn export_cmd(data: &Path, out: &Path) -> Command {
     cmd
 }
 
-/// Exit 2 with exactly one line on stderr that names `needle`, and no backtrace.
-fn assert_one_line_error(cmd: &mut Command, needle: &str) {
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.contains(needle), "{needle:?} in {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
-}
-
 /// Every file under `root` (relative path -> bytes), sorted.
 fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
     walkdir::WalkDir::new(root)
@@ -241,22 +231,22 @@ fn unusable_destinations_are_one_line_errors() {
     // OUT is an existing regular file.
     let file = dir.path().join("taken");
     fs::write(&file, b"not a folder").unwrap();
-    assert_one_line_error(&mut export_cmd(data.path(), &file), "taken");
+    common::assert_one_line_error(&mut export_cmd(data.path(), &file), "taken");
     assert_eq!(fs::read(&file).unwrap(), b"not a folder");
 
     // OUT's parent folder does not exist.
     let missing = dir.path().join("no-such-parent");
-    assert_one_line_error(&mut export_cmd(data.path(), &missing.join("out")), "no-such-parent");
+    common::assert_one_line_error(&mut export_cmd(data.path(), &missing.join("out")), "no-such-parent");
     assert!(!missing.exists());
 
     // OUT's parent is a regular file: nothing can be created there, not even by root.
-    assert_one_line_error(&mut export_cmd(data.path(), &file.join("out")), "taken");
+    common::assert_one_line_error(&mut export_cmd(data.path(), &file.join("out")), "taken");
 
     // A read-only parent. chmod does not stop root (CI runs as root), so there the read-only case
     // is a folder under /proc, where no one can create folders; otherwise a chmod 0555 folder.
     if ignores_permissions() {
         if Path::new("/proc/self").exists() {
-            assert_one_line_error(
+            common::assert_one_line_error(
                 &mut export_cmd(data.path(), Path::new("/proc/stedi-tui-export")),
                 "/proc/stedi-tui-export",
             );
@@ -266,7 +256,7 @@ fn unusable_destinations_are_one_line_errors() {
         let locked = dir.path().join("locked");
         fs::create_dir(&locked).unwrap();
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
-        assert_one_line_error(&mut export_cmd(data.path(), &locked.join("out")), "locked");
+        common::assert_one_line_error(&mut export_cmd(data.path(), &locked.join("out")), "locked");
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
     }
 
@@ -274,11 +264,14 @@ fn unusable_destinations_are_one_line_errors() {
     let precious = dir.path().join("precious");
     fs::create_dir(&precious).unwrap();
     fs::write(precious.join("thesis.txt"), b"keep me").unwrap();
-    assert_one_line_error(&mut export_cmd(data.path(), &precious), "precious");
+    common::assert_one_line_error(&mut export_cmd(data.path(), &precious), "precious");
     assert_eq!(fs::read(precious.join("thesis.txt")).unwrap(), b"keep me");
 
     // A partition column no exported table has.
-    assert_one_line_error(export_cmd(data.path(), &dir.path().join("p")).args(["--partition-by", "nope"]), "nope");
+    common::assert_one_line_error(
+        export_cmd(data.path(), &dir.path().join("p")).args(["--partition-by", "nope"]),
+        "nope",
+    );
     let mut left = entries(dir.path());
     left.retain(|e| e != "taken" && e != "precious" && e != "locked");
     assert!(left.is_empty(), "nothing else created: {left:?}");
@@ -297,7 +290,7 @@ fn a_failure_mid_export_leaves_the_previous_export_untouched() {
     let (other, _) = common::generated(70, 10, Injections::default());
     let mut cmd = export_cmd(other.path(), &out);
     cmd.env(FAIL_AFTER_ENV, "1");
-    assert_one_line_error(&mut cmd, "injected failure");
+    common::assert_one_line_error(&mut cmd, "injected failure");
     assert_eq!(snapshot(&out), before, "the previous export is byte-identical");
     assert_eq!(entries(parent.path()), vec!["export"], "no temporary folder left beside it");
 
@@ -405,7 +398,7 @@ fn a_full_disk_is_a_one_line_error_and_leaves_nothing_behind() {
     let _unmount = Mounted(disk.clone());
     let out = disk.join("export");
     let mut cmd = export_cmd(data.path(), &out);
-    assert_one_line_error(&mut cmd, &out.display().to_string());
+    common::assert_one_line_error(&mut cmd, &out.display().to_string());
     let stderr = String::from_utf8_lossy(&cmd.output().unwrap().stderr).into_owned();
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert!(entries(&disk).is_empty(), "no half-written folder: {:?}", entries(&disk));

@@ -2,23 +2,11 @@
 //! exactly the row counts the original project's grading expects, and the check results measured on it.
 mod common;
 
-use std::path::PathBuf;
-
 use stedi_tui::engine::CheckOptions;
-
-fn real_data() -> Option<PathBuf> {
-    match std::env::var_os("STEDI_REAL_DATA") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            eprintln!("SKIPPED: STEDI_REAL_DATA is not set (CI sets it when ../shared/udacity-stedi exists)");
-            None
-        }
-    }
-}
 
 #[test]
 fn real_data_gives_the_rubric_counts_and_check_results() {
-    let Some(data) = real_data() else { return };
+    let Some(data) = common::real_data() else { return };
     let (engine, outcomes) = common::run_pipeline(&data, &common::queries_dir(), &CheckOptions::default());
     let counts = engine.row_counts();
     let expected = [

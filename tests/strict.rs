@@ -391,22 +391,12 @@ fn a_missing_strict_folder_is_a_one_line_error() {
     assert!(stderr.contains("strict") && stderr.trim_end().lines().count() == 1, "{stderr}");
 }
 
-fn real_data() -> Option<PathBuf> {
-    match std::env::var_os("STEDI_REAL_DATA") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            eprintln!("SKIPPED: STEDI_REAL_DATA is not set (CI sets it when ../shared/udacity-stedi exists)");
-            None
-        }
-    }
-}
-
 /// Measured on the real Udacity data: strict mode drops the 8,956 pre-consent phone readings (and
 /// the 3,163 pre-consent Step Trainer readings), 18 customers whose phone readings all predate their
 /// consent, and the rubric ML table's 2,700 cross-customer pairs; every check passes.
 #[test]
 fn real_data_strict_counts_checks_and_diff() {
-    let Some(data) = real_data() else { return };
+    let Some(data) = common::real_data() else { return };
     let (engine, outcomes) = strict(&data);
     let expected = [
         ("customer_landing", 956),

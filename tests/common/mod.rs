@@ -48,3 +48,25 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The real Udacity data, read in place from $STEDI_REAL_DATA (never copied); None, with a
+/// SKIPPED line, when the variable is unset.
+pub fn real_data() -> Option<PathBuf> {
+    match std::env::var_os("STEDI_REAL_DATA") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => {
+            eprintln!("SKIPPED: STEDI_REAL_DATA is not set (CI sets it when ../shared/udacity-stedi exists)");
+            None
+        }
+    }
+}
+
+/// Exit 2 with exactly one line on stderr that names `needle`, and no backtrace.
+pub fn assert_one_line_error(cmd: &mut assert_cmd::Command, needle: &str) {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(needle), "{needle:?} in {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+}
