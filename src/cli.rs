@@ -11,6 +11,7 @@ use crate::engine::erasure;
 use crate::engine::export::{self, ExportError, ExportOptions};
 use crate::engine::generate::{generate, GenerateOptions, Injections};
 use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions, Mode, PseudonymKey};
+use crate::progress::ProgressReporter;
 use crate::report::{render_diff_text, render_forget_text, render_junit, render_text, Report};
 
 #[derive(Debug, Parser)]
@@ -37,6 +38,13 @@ pub struct SourceArgs {
     /// DuckDB memory limit, e.g. 4GB (default: DuckDB's, 80% of RAM)
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+    /// Folder DuckDB spills to when the data outgrows the memory limit (default: the system's temp
+    /// folder); a stedi-tui-<pid>-<n> folder inside it, removed at exit
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+    /// No progress bar on stderr (it is drawn only when stderr is a terminal anyway)
+    #[arg(long)]
+    pub quiet: bool,
     /// Stage set: rubric (the original project, flaws included) or strict (queries/strict/; every
     /// check an error; needs a pseudonym key). diff and forget always run both
     #[arg(long, value_enum, default_value = "rubric")]
@@ -58,6 +66,7 @@ impl SourceArgs {
             memory_limit: self.memory_limit.clone(),
             mode: self.mode,
             pseudonym_key: key,
+            temp_dir: self.temp_dir.clone(),
         })
     }
 }
@@ -244,7 +253,9 @@ fn run_tui(args: &RunArgs) -> Result<i32, CliError> {
 fn run_check(args: &RunArgs) -> Result<i32, CliError> {
     let mut engine = Engine::open(args.source.engine_options()?)?;
     let options = check_options(args)?;
-    let outcomes = engine.run_all(&options, &mut |_| {})?;
+    let progress = ProgressReporter::stderr(args.source.quiet);
+    let outcomes = engine.run_all(&options, &mut |p| progress.update(&p))?;
+    progress.finish();
     let report = Report::build(&engine, &outcomes, options.strict, args.show_pii)?;
     let rendered = match args.format {
         Format::Text => render_text(&report),
@@ -281,7 +292,9 @@ fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
     // A bad OUT fails before the pipeline runs, not after.
     export::check_destination(&args.out)?;
     let mut engine = Engine::open(args.source.engine_options()?)?;
-    let outcomes = engine.run_all(&CheckOptions::default(), &mut |_| {})?;
+    let progress = ProgressReporter::stderr(args.source.quiet);
+    let outcomes = engine.run_all(&CheckOptions::default(), &mut |p| progress.update(&p))?;
+    progress.finish();
     let mut options = ExportOptions::new(&args.out);
     options.force = args.force;
     options.partition_by = args.partition_by.clone();

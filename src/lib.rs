@@ -5,5 +5,6 @@
 //! the CLI (`cli`) and the TUI (`tui`) only drive it and read what it produced.
 pub mod cli;
 pub mod engine;
+pub mod progress;
 pub mod report;
 pub mod tui;

@@ -43,6 +43,9 @@ pub struct EngineOptions {
     pub mode: Mode,
     /// The key of the strict ML table's pseudonyms (`--salt` / STEDI_PSEUDONYM_KEY); strict mode needs one.
     pub pseudonym_key: Option<PseudonymKey>,
+    /// Where DuckDB spills what does not fit in `memory_limit` (`--temp-dir`, default the system's
+    /// temp folder); see [`spill_dir`].
+    pub temp_dir: Option<PathBuf>,
 }
 
 impl EngineOptions {
@@ -54,6 +57,7 @@ impl EngineOptions {
             memory_limit: None,
             mode: Mode::Rubric,
             pseudonym_key: None,
+            temp_dir: None,
         }
     }
 
@@ -64,6 +68,22 @@ impl EngineOptions {
         }
         Ok(())
     }
+}
+
+/// The folder DuckDB spills to: a fresh `stedi-tui-<pid>-<n>` inside `temp_dir` (default the
+/// system's temp folder), so engines never share spill files. DuckDB creates it only when it spills
+/// and removes it when the engine closes. A `temp_dir` that is no folder is an error; a missing
+/// system temp folder leaves DuckDB's default (`.tmp` in the working folder).
+pub fn spill_dir(temp_dir: Option<&Path>) -> Result<Option<PathBuf>> {
+    static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let parent = match temp_dir {
+        Some(dir) if !dir.is_dir() => return Err(EngineError::input(dir, "temp folder not found")),
+        Some(dir) => dir.to_path_buf(),
+        None if std::env::temp_dir().is_dir() => std::env::temp_dir(),
+        None => return Ok(None),
+    };
+    let n = ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(Some(parent.join(format!("stedi-tui-{}-{n}", std::process::id()))))
 }
 
 /// One table the pipeline holds, with how it got there.
@@ -132,6 +152,10 @@ impl Engine {
         if let Some(limit) = &options.memory_limit {
             conn.execute_batch(&format!("SET memory_limit = {}", sql_text::quote_literal(limit)))
                 .map_err(|e| EngineError::input(Path::new("--memory-limit"), e.to_string()))?;
+        }
+        if let Some(spill) = spill_dir(options.temp_dir.as_deref())? {
+            let spill = sql_text::quote_literal(&spill.to_string_lossy());
+            conn.execute_batch(&format!("SET temp_directory = {spill}"))?;
         }
         Ok(Engine { conn, options, catalog, tables: Vec::new(), timings: Timings::default() })
     }
