@@ -5,11 +5,16 @@ scripts/bench.sh. It reads the same queries/ folder, so it always runs the same 
   1. landing: every queries/landing/*.sql (CREATE TABLE), then ONE statement per table over all of
      its files: INSERT INTO t SELECT * FROM read_json([files], format = 'auto', columns = {declared
      types, read back from duckdb_columns() as the engine does});
-  2. reference: CREATE VIEW name AS <queries/reference/name.sql>;
+  2. reference: CREATE VIEW name AS <queries/reference/name.sql>. What the engine makes itself and
+     the SQL reads is made too, as the engine makes it for clean data: `<table>_rejected` (empty:
+     plain read_json loads every record or fails), `erased_customers` (from DATA/_erasure_list.json,
+     empty without one), the `sha2(x, 256)` macro, and after the stages the views `zone_columns`
+     and `<table>_with_keys` (src/engine/dialect.rs);
   3. stages: CREATE TABLE name AS <queries/{trusted,curated}/name.sql>, in the engine's order
      (dependencies first, then trusted before curated, then file order);
   4. checks (unless --no-checks): every queries/checks/*.sql, `for_each: tables` ones once per table
-     (landing, then stages in run order), `for_each: expected` ones skipped (no --expect):
+     (landing, then stages in run order), `for_each: landing` once per landing table, a listed
+     `for_each` once per table listed, `for_each: expected` ones skipped (no --expect):
      SELECT count(*) FROM (<check>) and, when it finds rows, the first 5 of them.
 
 Prints one JSON object on stdout: DuckDB version, row counts per table, failing rows per check,
@@ -98,6 +103,25 @@ def order_stages(stages):
     return order
 
 
+KEY_COLUMNS = ("email", "user", "serialNumber", "customer_pseudonym")
+
+
+def create_check_views(con, tables):
+    """zone_columns and <table>_with_keys, as src/engine/dialect.rs makes them."""
+    for table in tables:
+        have = [r[0].lower() for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = current_schema() AND table_name = ? AND NOT internal", [table]).fetchall()]
+        padding = "".join(f', CAST(NULL AS VARCHAR) AS "{k}"' for k in KEY_COLUMNS if k.lower() not in have)
+        con.execute(f'CREATE OR REPLACE TEMP VIEW "{table}_with_keys" AS SELECT *{padding} FROM "{table}"')
+    names = ", ".join(quote_literal(t) for t in tables) or "NULL"
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW zone_columns AS SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = current_schema() AND NOT internal "
+        f"AND table_name IN ({names}) ORDER BY table_name, column_index"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data")
@@ -110,6 +134,10 @@ def main():
     q = args.queries
 
     con = duckdb.connect(":memory:")
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO sha2(value, bits) AS "
+        "CASE WHEN bits = 256 THEN sha256(value) ELSE error('sha2: only 256 bits are supported') END"
+    )
     if args.threads:
         con.execute(f"SET threads = {args.threads}")
     if args.memory_limit:
@@ -134,6 +162,18 @@ def main():
         file_list = "[" + ", ".join(quote_literal(f) for f in files) + "]"
         con.execute(f'INSERT INTO "{name}" SELECT * FROM read_json({file_list}, format = \'auto\', columns = {struct})')
         tables.append(name)
+        con.execute(
+            f'CREATE TABLE "{name}_rejected" (source_file VARCHAR, line BIGINT, raw_record VARCHAR, reason VARCHAR)'
+        )
+    erased = []
+    erasure_list = os.path.join(args.data, "_erasure_list.json")
+    if os.path.exists(erasure_list):
+        with open(erasure_list, encoding="utf-8") as f:
+            erased = json.load(f)
+    con.execute("CREATE TABLE erased_customers (email VARCHAR NOT NULL)")
+    for email in erased:
+        con.execute("INSERT INTO erased_customers VALUES (?)", [email])
+    landing = list(tables)
     for path in sql_files(os.path.join(q, "reference")):
         con.execute(f'CREATE OR REPLACE VIEW "{stem(path)}" AS {read_sql(path)}')
     seconds["load"] = time.perf_counter() - started
@@ -143,6 +183,7 @@ def main():
     for name, sql in order_stages(stages):
         con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
         tables.append(name)
+    create_check_views(con, tables)
     seconds["stages"] = time.perf_counter() - started
     for name in tables:
         rows[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
@@ -157,6 +198,8 @@ def main():
                 instances = [(fields["id"], sql)]
             elif for_each == "tables":
                 instances = [(fields["id"].replace("{table}", t), sql.replace("{table}", t)) for t in tables]
+            elif for_each == "landing":
+                instances = [(fields["id"].replace("{table}", t), sql.replace("{table}", t)) for t in landing]
             elif for_each == "expected":
                 instances = []
             else:

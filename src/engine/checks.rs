@@ -57,7 +57,7 @@ impl CheckOutcome {
     }
 }
 
-/// One runnable check: a definition with its `{table}` filled in.
+/// One runnable check: a definition with its `{table}` (and `{columns}`) filled in.
 struct CheckInstance<'a> {
     def: &'a CheckDef,
     id: String,
@@ -65,18 +65,27 @@ struct CheckInstance<'a> {
     description: String,
 }
 
-/// The tables a generic check runs over: all of them, the landing ones, the `--expect` ones.
+/// The tables a generic check runs over: all of them, the landing ones, the `--expect` ones; and
+/// each table's columns as `{columns}` spells them.
 struct Targets {
     tables: Vec<String>,
     landing: Vec<String>,
     expected: Vec<String>,
+    columns: BTreeMap<String, String>,
+}
+
+/// `{columns}`: every column of a table, backquoted and comma-separated, the one spelling DuckDB
+/// and Spark SQL both read (`hash({columns})` hashes a whole row in both; `hash(*)` is DuckDB-only
+/// and Spark refuses it in a WHERE).
+pub fn column_list(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{}`", n.replace('`', "``"))).collect::<Vec<_>>().join(", ")
 }
 
 fn instantiate<'a>(def: &'a CheckDef, targets: &Targets) -> Vec<CheckInstance<'a>> {
     let fill = |table: &str| CheckInstance {
         def,
         id: def.id.replace("{table}", table),
-        sql: def.sql.replace("{table}", table),
+        sql: def.sql.replace("{table}", table).replace("{columns}", targets.columns.get(table).map_or("", String::as_str)),
         description: def.description.replace("{table}", table),
     };
     match &def.for_each {
@@ -117,7 +126,12 @@ impl Engine {
         let instances: Vec<CheckInstance> = {
             let landing =
                 self.tables.iter().filter(|t| t.zone == super::Zone::Landing).map(|t| t.name.clone()).collect();
-            let targets = Targets { tables: tables.clone(), landing, expected: expected_tables };
+            let mut columns = BTreeMap::new();
+            for table in &tables {
+                let names: Vec<String> = super::load::table_columns(&self.conn, table)?.into_iter().map(|c| c.name).collect();
+                columns.insert(table.clone(), column_list(&names));
+            }
+            let targets = Targets { tables: tables.clone(), landing, expected: expected_tables, columns };
             self.catalog.checks.iter().flat_map(|def| instantiate(def, &targets)).collect::<Vec<_>>()
         };
         let mut outcomes = Vec::with_capacity(instances.len());

@@ -292,8 +292,11 @@ class Context:
                 yield check, check["id"], check["sql"], check["description"]
                 continue
             for table in targets[each] if isinstance(each, str) else each:
-                yield (check, check["id"].replace("{table}", table), check["sql"].replace("{table}", table),
-                       check["description"].replace("{table}", table))
+                # {columns}: the table's columns, backquoted, as stedi-tui fills it in (checks.rs).
+                columns = ", ".join("`%s`" % c.replace("`", "``") for c in self.spark.table(table).columns) \
+                    if "{columns}" in check["sql"] else ""
+                sql = check["sql"].replace("{table}", table).replace("{columns}", columns)
+                yield check, check["id"].replace("{table}", table), sql, check["description"].replace("{table}", table)
 
     def register_expected(self):
         """expected_row_counts from --expect (a local JSON file or a path Spark reads)."""
