@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::emit::{emit_glue, EmitOptions};
+use crate::engine::cache::{self, CacheChoice};
 use crate::engine::erasure;
 use crate::engine::export::{self, ExportError, ExportOptions};
 use crate::engine::generate::{generate, GenerateOptions, Injections};
@@ -42,6 +43,15 @@ pub struct SourceArgs {
     /// folder); a stedi-tui-<pid>-<n> folder inside it, removed at exit
     #[arg(long, value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
+    /// Keep loaded landing tables, stages and check results in DIR between runs, so unchanged
+    /// files are never parsed twice (default: DATA/.stedi/, or the user's cache folder where DATA
+    /// is read-only)
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache: Option<PathBuf>,
+    /// Use no cache: parse every file, keep nothing on disk (also STEDI_TUI_CACHE=off; a folder
+    /// there is like --cache)
+    #[arg(long)]
+    pub no_cache: bool,
     /// No progress bar on stderr (it is drawn only when stderr is a terminal anyway)
     #[arg(long)]
     pub quiet: bool,
@@ -67,7 +77,28 @@ impl SourceArgs {
             mode: self.mode,
             pseudonym_key: key,
             temp_dir: self.temp_dir.clone(),
+            cache: self.cache_choice(),
         })
+    }
+
+    /// `--no-cache`, `--cache DIR`, else STEDI_TUI_CACHE (`off` or a folder), else the default.
+    pub fn cache_choice(&self) -> CacheChoice {
+        match (&self.cache, self.no_cache) {
+            (_, true) => CacheChoice::Off,
+            (Some(dir), false) => CacheChoice::Dir(dir.clone()),
+            (None, false) => match std::env::var_os(cache::CACHE_ENV) {
+                Some(v) if v == "off" => CacheChoice::Off,
+                Some(v) if !v.is_empty() => CacheChoice::Dir(PathBuf::from(v)),
+                _ => CacheChoice::Auto,
+            },
+        }
+    }
+}
+
+/// The engine's notices about its cache (rebuilt, unusable), one line each on stderr.
+fn print_cache_notices(engine: &Engine) {
+    for notice in &engine.cache.notices {
+        eprintln!("stedi-tui: cache: {notice}");
     }
 }
 
@@ -116,6 +147,29 @@ pub enum Command {
     /// Write the stages and checks as PySpark jobs for AWS Glue 5.0 / Spark 3.4+ (one per stage, a
     /// landing job, a checks job and run_all.py), running the same SQL files
     Emit(EmitArgs),
+    /// The warm-start cache of a data folder: `info` says where it is and what it holds, `clear`
+    /// deletes it
+    Cache(CacheArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CacheAction {
+    /// Where the cache is, its size and what it holds
+    Info,
+    /// Delete it (the next run parses every file again)
+    Clear,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[arg(value_enum)]
+    pub action: CacheAction,
+    /// The data folder whose cache it is
+    #[arg(long, value_name = "DIR", default_value = "sample_data")]
+    pub data: PathBuf,
+    /// The cache folder, when it was chosen with --cache
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -224,6 +278,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Diff(args)) => run_diff(&args),
         Some(Command::Forget(args)) => run_forget(&args),
         Some(Command::Emit(args)) => run_emit(&args),
+        Some(Command::Cache(args)) => run_cache(&args),
         None if cli.run.check => run_check(&cli.run),
         None => run_tui(&cli.run),
     }
@@ -252,6 +307,7 @@ fn run_tui(args: &RunArgs) -> Result<i32, CliError> {
 
 fn run_check(args: &RunArgs) -> Result<i32, CliError> {
     let mut engine = Engine::open(args.source.engine_options()?)?;
+    print_cache_notices(&engine);
     let options = check_options(args)?;
     let progress = ProgressReporter::stderr(args.source.quiet);
     let outcomes = engine.run_all(&options, &mut |p| progress.update(&p))?;
@@ -292,6 +348,7 @@ fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
     // A bad OUT fails before the pipeline runs, not after.
     export::check_destination(&args.out)?;
     let mut engine = Engine::open(args.source.engine_options()?)?;
+    print_cache_notices(&engine);
     let progress = ProgressReporter::stderr(args.source.quiet);
     let outcomes = engine.run_all(&CheckOptions::default(), &mut |p| progress.update(&p))?;
     progress.finish();
@@ -352,6 +409,11 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
     if rows.iter().all(|r| r.rubric == 0 && r.strict == 0) {
         eprintln!("stedi-tui: warning: no row names {shown}; is the email spelled as in the customer records?");
     }
+    // The cache holds the customer's landing rows too: it goes (the next run rebuilds it).
+    let removed = cache::clear(&args.source.data, &args.source.cache_choice())?;
+    if !removed.is_empty() {
+        eprintln!("stedi-tui: removed the cache ({})", removed[0].display());
+    }
     let what = if added { "added to" } else { "already on" };
     eprintln!(
         "stedi-tui: {shown} {what} {} ({listed} erased); every stage of both modes now leaves them out, landing files untouched",
@@ -401,5 +463,24 @@ fn run_generate(args: &GenerateArgs) -> Result<i32, CliError> {
         args.out.display()
     );
     println!("{}", serde_json::to_string_pretty(&summary).expect("summary serialises"));
+    Ok(0)
+}
+
+/// `cache info` and `cache clear`. Exit 0, or 2.
+fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
+    let choice = args.cache.clone().map_or(CacheChoice::Auto, CacheChoice::Dir);
+    match args.action {
+        CacheAction::Clear => {
+            let removed = cache::clear(&args.data, &choice)?;
+            match removed.first() {
+                Some(file) => eprintln!("stedi-tui: removed {} ({} files)", file.display(), removed.len()),
+                None => eprintln!("stedi-tui: no cache for {}", args.data.display()),
+            }
+        }
+        CacheAction::Info => match cache::existing(&args.data, &choice) {
+            Some(file) => write_stdout(&cache::describe(&file)?)?,
+            None => eprintln!("stedi-tui: no cache for {}", args.data.display()),
+        },
+    }
     Ok(0)
 }

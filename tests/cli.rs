@@ -11,6 +11,8 @@ use stedi_tui::engine::generate::Injections;
 fn stedi() -> Command {
     let mut cmd = Command::cargo_bin("stedi-tui").unwrap();
     cmd.current_dir(common::project_root());
+    // Tests share sample_data/ and run in parallel: no cache here (tests/cache.rs tests it).
+    cmd.env("STEDI_TUI_CACHE", "off");
     cmd
 }
 
@@ -211,8 +213,10 @@ fn generate_is_deterministic_and_sample_data_is_what_the_readme_says() {
 
 fn assert_same_tree(a: &Path, b: &Path) {
     let files = |root: &Path| -> Vec<(String, Vec<u8>)> {
+        // The cache a run leaves in the data folder (DATA/.stedi/) is not data.
         let mut v: Vec<_> = walkdir::WalkDir::new(root)
             .into_iter()
+            .filter_entry(|e| e.file_name() != ".stedi")
             .map(|e| e.unwrap())
             .filter(|e| e.file_type().is_file())
             .map(|e| (e.path().strip_prefix(root).unwrap().display().to_string(), fs::read(e.path()).unwrap()))

@@ -19,6 +19,8 @@ const FOLDERS: [&str; 5] =
 
 fn stedi() -> Command {
     let mut cmd = Command::cargo_bin("stedi-tui").unwrap();
+    // Tests share sample_data/ and run in parallel: no cache here (tests/cache.rs tests it).
+    cmd.env("STEDI_TUI_CACHE", "off");
     cmd.current_dir(common::project_root()).env_remove(FAIL_AFTER_ENV);
     cmd
 }

@@ -21,7 +21,10 @@ const KEY: &str = "glue-test-pseudonym-key-0001";
 const BUCKET: &str = "s3://stedi-lakehouse/zones";
 
 fn stedi() -> Command {
-    Command::cargo_bin("stedi-tui").unwrap()
+    let mut cmd = Command::cargo_bin("stedi-tui").unwrap();
+    // Tests share sample_data/ and run in parallel: no cache here (tests/cache.rs tests it).
+    cmd.env("STEDI_TUI_CACHE", "off");
+    cmd
 }
 
 fn emit(mode: Mode, out: &Path) {

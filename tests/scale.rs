@@ -12,6 +12,8 @@ use stedi_tui::engine::{CheckOptions, Engine, EngineOptions};
 
 fn stedi() -> Command {
     let mut cmd = Command::cargo_bin("stedi-tui").unwrap();
+    // Tests share sample_data/ and run in parallel: no cache here (tests/cache.rs tests it).
+    cmd.env("STEDI_TUI_CACHE", "off");
     cmd.current_dir(common::project_root());
     cmd
 }
@@ -128,6 +130,7 @@ fn progress_shows_on_a_terminal_unless_quiet() {
             format!("{} --check --output {} {extra}", bin.display(), report.path().join("report.txt").display());
         let out = Process::new("script")
             .args(["-qec", &command, "/dev/null"])
+            .env("STEDI_TUI_CACHE", "off")
             .current_dir(common::project_root())
             .output()
             .unwrap();

@@ -70,6 +70,8 @@ fn expected(summary: &GenerateSummary, id: &str) -> u64 {
 
 fn stedi() -> Command {
     let mut cmd = Command::cargo_bin("stedi-tui").unwrap();
+    // Tests share sample_data/ and run in parallel: no cache here (tests/cache.rs tests it).
+    cmd.env("STEDI_TUI_CACHE", "off");
     cmd.current_dir(common::project_root());
     cmd.env_remove("STEDI_PSEUDONYM_KEY");
     cmd

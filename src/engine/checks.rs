@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::cache;
 use super::catalog::{CheckDef, ForEach, Severity};
 use super::error::{EngineError, Result};
 use super::rows::{count_rows, fetch_rows, RowSet};
@@ -39,7 +40,9 @@ pub struct CheckOutcome {
     pub failing_rows: u64,
     #[serde(serialize_with = "super::serialize_seconds")]
     pub elapsed: Duration,
-    /// The temporary table holding the failing rows.
+    /// Taken from the cache: the same SQL over the same inputs already found these rows.
+    pub reused: bool,
+    /// The table holding the failing rows (`check_result_<fingerprint>`).
     #[serde(skip)]
     pub result_table: String,
     /// The SQL as run, `{table}` filled in.
@@ -123,31 +126,54 @@ impl Engine {
                 expected_tables.push(table.clone());
             }
         }
+        let mut schema = cache::main_schema(&self.conn)?;
+        let built = cache::all_built(&self.conn)?;
+        let mut records = Vec::new();
         let instances: Vec<CheckInstance> = {
             let landing =
                 self.tables.iter().filter(|t| t.zone == super::Zone::Landing).map(|t| t.name.clone()).collect();
-            let mut columns = BTreeMap::new();
-            for table in &tables {
-                let names: Vec<String> = super::load::table_columns(&self.conn, table)?.into_iter().map(|c| c.name).collect();
-                columns.insert(table.clone(), column_list(&names));
-            }
+            let columns = schema.columns.iter().map(|(t, names)| (t.clone(), column_list(names))).collect();
             let targets = Targets { tables: tables.clone(), landing, expected: expected_tables, columns };
             self.catalog.checks.iter().flat_map(|def| instantiate(def, &targets)).collect::<Vec<_>>()
         };
+        if options.expect.is_some() {
+            let expect = serde_json::to_string(&options.expect.as_ref().map(|(_, e)| e)).unwrap_or_default();
+            self.lineage.set("expected_row_counts", super::cache::fingerprint([expect.as_str()]));
+        }
         let mut outcomes = Vec::with_capacity(instances.len());
         for (index, check) in instances.iter().enumerate() {
             progress(Progress::Check { id: check.id.clone(), index, total: instances.len() });
             let check_started = Instant::now();
-            let result_table = format!("check_result_{index}");
-            let create = format!("CREATE OR REPLACE TEMP TABLE {} AS {}", quote_ident(&result_table), check.sql);
-            self.conn.execute_batch(&create).map_err(|e| match EngineError::from(e) {
-                EngineError::Cancelled => EngineError::Cancelled,
-                other => EngineError::sql(
-                    &check.def.path,
-                    format!("check {}: {}", check.id, other.to_string().trim_start_matches("duckdb: ")),
-                ),
-            })?;
-            let failing_rows = count_rows(&self.conn, &format!("SELECT * FROM {}", quote_ident(&result_table)))?;
+            // Named by what it was computed from: a result is reused only for the same SQL and inputs.
+            let fp = self.lineage.of_sql("check", &check.sql);
+            let result_table = format!("check_result_{}", &fp[..16]);
+            let key = format!("check:{}", check.id);
+            // A crash between building and recording only means building it again next time.
+            let reused = match built.get(&key) {
+                Some((built, rows, _)) if *built == fp && schema.tables.contains(&result_table) => Some(*rows),
+                _ => None,
+            };
+            if reused.is_some() {
+                self.cache.checks_reused += 1;
+            } else {
+                let create = format!("CREATE OR REPLACE TABLE {} AS {}", quote_ident(&result_table), check.sql);
+                self.conn.execute_batch(&create).map_err(|e| match EngineError::from(e) {
+                    EngineError::Cancelled => EngineError::Cancelled,
+                    other => EngineError::sql(
+                        &check.def.path,
+                        format!("check {}: {}", check.id, other.to_string().trim_start_matches("duckdb: ")),
+                    ),
+                })?;
+                self.cache.checks_run += 1;
+                schema.tables.insert(result_table.clone());
+            }
+            let failing_rows = match reused {
+                Some(rows) => rows,
+                None => count_rows(&self.conn, &format!("SELECT * FROM {}", quote_ident(&result_table)))?,
+            };
+            if reused.is_none() {
+                records.push((key, fp.clone(), failing_rows, check_started.elapsed().as_secs_f64()));
+            }
             // Strict mode implies --strict: every check is an error.
             let strict = options.strict || self.catalog.mode == super::Mode::Strict;
             let severity = if strict { Severity::Error } else { check.def.severity };
@@ -159,12 +185,35 @@ impl Engine {
                 file: check.def.path.clone(),
                 failing_rows,
                 elapsed: check_started.elapsed(),
+                reused: reused.is_some(),
                 result_table,
                 sql: check.sql.clone(),
             });
         }
+        cache::record_all(&self.conn, "check", &records)?;
+        self.drop_unused_results(&outcomes, &schema)?;
         self.timings.checks = started.elapsed();
         Ok(outcomes)
+    }
+
+    /// Drop the result tables (and their records) of checks that are not in this run, so a
+    /// cache holds one result per check, not one per version of it.
+    fn drop_unused_results(&self, outcomes: &[CheckOutcome], schema: &cache::MainSchema) -> Result<()> {
+        let keep: Vec<&str> = outcomes.iter().map(|o| o.result_table.as_str()).collect();
+        let stale = schema.tables.iter().filter(|t| t.starts_with("check_result_") && !keep.contains(&t.as_str()));
+        for table in stale {
+            self.conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote_ident(table)))?;
+        }
+        let ids: Vec<String> = outcomes.iter().map(|o| format!("check:{}", o.id)).collect();
+        self.conn.execute(
+            &format!(
+                "DELETE FROM {}.built WHERE kind = 'check' AND name NOT IN ({})",
+                cache::SCHEMA,
+                if ids.is_empty() { "NULL".to_string() } else { cache::literal_list(ids.iter().map(String::as_str)) }
+            ),
+            [],
+        )?;
+        Ok(())
     }
 
     /// A window of a check's failing rows (unmasked: the caller masks for display).

@@ -66,6 +66,9 @@ impl Engine {
     /// only (nothing this engine is used for writes a pseudonym out).
     pub fn run_both_modes(mut options: EngineOptions) -> Result<Engine> {
         options.mode = Mode::Rubric;
+        // Both modes' stages share table names, and a second engine may run beside one holding
+        // the cache (the TUI's diff): this one works in memory.
+        options.cache = super::CacheChoice::Off;
         if options.pseudonym_key.is_none() {
             options.pseudonym_key = Some(PseudonymKey::ephemeral());
         }

@@ -61,15 +61,15 @@ pub fn add_to_list(data_dir: &Path, email: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// Create `erased_customers(email)` from the list in `data_dir` (empty without one).
-pub fn create_erased_table(conn: &Connection, data_dir: &Path) -> Result<usize> {
+/// Create `erased_customers(email)` from the list in `data_dir` (empty without one); returns the list.
+pub fn create_erased_table(conn: &Connection, data_dir: &Path) -> Result<Vec<String>> {
     let emails = read_list(data_dir)?;
     conn.execute_batch("CREATE OR REPLACE TABLE erased_customers (email VARCHAR NOT NULL)")?;
     let mut insert = conn.prepare("INSERT INTO erased_customers VALUES (?)")?;
     for email in &emails {
         insert.execute([email])?;
     }
-    Ok(emails.len())
+    Ok(emails)
 }
 
 /// How many rows of one table belong to the customer being forgotten, in each mode.

@@ -3,7 +3,7 @@
 //! `read_json` call so DuckDB parses them on every core (it parses one file on one thread), each
 //! row tagged with its file so every row count is still attributed to its file; a batch DuckDB
 //! refuses is loaded again file by file, so every error and reject is attributed to its file too.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use duckdb::Connection;
 use walkdir::WalkDir;
 
+use super::cache;
 use super::catalog::LandingTable;
 use super::error::{EngineError, Result};
 use super::sql_text::{quote_ident, quote_literal};
@@ -28,6 +29,14 @@ pub struct SourceFile {
     pub rejected: u64,
     #[serde(skip)]
     pub elapsed: Duration,
+    /// Taken from the cache unchanged rather than parsed in this run.
+    pub reused: bool,
+    /// The file's number in the cache's manifest (`stedi_cache.files.file_id`).
+    #[serde(skip)]
+    pub file_id: u32,
+    /// SHA-256 of the file's bytes, hex.
+    #[serde(skip)]
+    pub sha256: String,
 }
 
 pub use super::validate::Column;
@@ -71,7 +80,7 @@ pub fn find_landing_files(dir: &Path) -> Result<Vec<PathBuf>> {
 pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
     let mut stmt = conn.prepare(
         "SELECT column_name, data_type, is_nullable FROM duckdb_columns() \
-         WHERE table_name = ? AND NOT internal ORDER BY column_index",
+         WHERE schema_name = 'main' AND table_name = ? AND NOT internal ORDER BY column_index",
     )?;
     let columns = stmt
         .query_map([table], |r| Ok(Column { name: r.get(0)?, data_type: r.get(1)?, nullable: r.get(2)? }))?
@@ -97,65 +106,330 @@ pub fn rejected_table(table: &str) -> String {
 /// moves and a batch with a bad record costs only its own files a second, file-by-file pass.
 pub const BATCH_BYTES: u64 = 256 << 20;
 
-/// `INSERT INTO "table" ("a", "b", ...)`: the declared columns by name, so an insert never depends
-/// on the temporary file-number column a batched load adds.
-fn insert_into(table: &str, columns: &[Column]) -> String {
-    let names: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
-    format!("INSERT INTO {} ({})", quote_ident(table), names.join(", "))
+/// A file whose modification time is this close to when it was last read may have changed again
+/// within the file system's timestamp granularity: its content is hashed rather than trusted.
+const RACY_NS: i64 = 3_000_000_000;
+
+/// The column of a cached landing table that says which file (`stedi_cache.files.file_id`) a row
+/// came from; `main.<table>` is a view without it.
+fn file_column(columns: &[Column]) -> String {
+    let mut name = "stedi_file".to_string();
+    while columns.iter().any(|c| c.name.eq_ignore_ascii_case(&name)) {
+        name.push('_');
+    }
+    name
 }
 
-/// Create the landing table from its DDL (and its `_rejected` table) and load every file of its
-/// folder. Files go through DuckDB's typed reader by batches of [`BATCH_BYTES`] (the fast path);
-/// a batch it refuses is loaded again file by file, and a file it refuses then, or every file of a
-/// table whose DDL says `-- validate: every record`, is validated record by record instead, so a
-/// bad record becomes a reject, not a failed run. `on_file(path, index, total)` is called before
-/// each batch (with its first file) and before each file loaded on its own.
+/// `INSERT INTO stedi_cache."table" ("a", "b", ..., stedi_file)`: the declared columns by name.
+fn insert_into(table: &str, columns: &[Column]) -> String {
+    let mut names: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
+    names.push(quote_ident(&file_column(columns)));
+    format!("INSERT INTO {} ({})", cache::cached(table), names.join(", "))
+}
+
+/// The cached table of a landing table: made from its DDL (in the cache's schema) plus the file
+/// column, with its `_rejected` table. Made again, empty, when the DDL changed since it was cached.
+fn prepare_store(conn: &Connection, table: &LandingTable) -> Result<Vec<Column>> {
+    let fingerprint = cache::fingerprint([table.ddl.as_str(), if table.validate_all { "validate" } else { "" }]);
+    let key = format!("ddl:{}", table.name);
+    let exists: i64 = conn.query_row(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
+        [cache::SCHEMA, table.name.as_str()],
+        |r| r.get(0),
+    )?;
+    if exists == 0 || cache::meta(conn, &key).as_deref() != Some(fingerprint.as_str()) {
+        cache::set_state(conn, false)?;
+        conn.execute_batch(&format!(
+            "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {}",
+            cache::cached(&table.name),
+            cache::cached(&rejected_table(&table.name))
+        ))?;
+        conn.execute(&format!("DELETE FROM {}.files WHERE table_name = ?", cache::SCHEMA), [&table.name])?;
+        // The DDL names the table unqualified: run it with the cache's schema as the default.
+        conn.execute_batch(&format!("SET schema = {}", quote_literal(cache::SCHEMA)))?;
+        let created = conn.execute_batch(&table.ddl);
+        conn.execute_batch("SET schema = 'main'")?;
+        created.map_err(|e| EngineError::sql(&table.path, e.to_string()))?;
+        let columns = cached_columns(conn, &table.name)?;
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} ADD COLUMN {} UINTEGER;
+             CREATE TABLE {} (file_id UINTEGER, line BIGINT, raw_record VARCHAR, reason VARCHAR)",
+            cache::cached(&table.name),
+            quote_ident(&file_column(&columns)),
+            cache::cached(&rejected_table(&table.name))
+        ))?;
+        cache::set_meta(conn, &key, &fingerprint)?;
+        cache::set_state(conn, true)?;
+    }
+    let mut columns = cached_columns(conn, &table.name)?;
+    let file = file_column(&columns[..columns.len().saturating_sub(1)]);
+    columns.retain(|c| c.name != file);
+    Ok(columns)
+}
+
+/// The columns of the cached table (declared types and NOT NULLs; views lose the NOT NULLs).
+fn cached_columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
+    let mut stmt = conn.prepare(
+        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() \
+         WHERE database_name = current_database() AND schema_name = ? AND table_name = ? AND NOT internal \
+         ORDER BY column_index",
+    )?;
+    let columns = stmt
+        .query_map([cache::SCHEMA, table], |r| Ok(Column { name: r.get(0)?, data_type: r.get(1)?, nullable: r.get(2)? }))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(columns)
+}
+
+/// A landing file as found now: where, and the stat fields that say whether it changed.
+struct Found {
+    path: PathBuf,
+    rel: String,
+    size: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+}
+
+/// A landing file as the manifest remembers it.
+struct Entry {
+    file_id: u32,
+    size: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+    sha256: String,
+    rows: u64,
+    rejected: u64,
+    recorded_ns: i64,
+}
+
+fn stat(path: &Path, data_dir: &Path) -> Result<Found> {
+    let meta = fs::metadata(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
+    let text = path.to_str().ok_or_else(|| EngineError::input(path, "file name is not valid UTF-8"))?;
+    let rel = path.strip_prefix(data_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| text.to_string());
+    #[cfg(unix)]
+    let (mtime_ns, ctime_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), meta.ctime() * 1_000_000_000 + meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let (mtime_ns, ctime_ns) = {
+        let t = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        (t.map_or(0, |d| d.as_nanos() as i64), 0)
+    };
+    Ok(Found { path: path.to_path_buf(), rel, size: meta.len(), mtime_ns, ctime_ns })
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+}
+
+fn read_manifest(conn: &Connection, table: &str) -> Result<HashMap<String, Entry>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT rel_path, file_id, size, mtime_ns, ctime_ns, sha256, rows, rejected, recorded_ns \
+         FROM {}.files WHERE table_name = ?",
+        cache::SCHEMA
+    ))?;
+    let entries = stmt
+        .query_map([table], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Entry {
+                    file_id: r.get(1)?,
+                    size: r.get(2)?,
+                    mtime_ns: r.get(3)?,
+                    ctime_ns: r.get(4)?,
+                    sha256: r.get(5)?,
+                    rows: r.get(6)?,
+                    rejected: r.get(7)?,
+                    recorded_ns: r.get(8)?,
+                },
+            ))
+        })?
+        .collect::<std::result::Result<HashMap<_, _>, _>>()?;
+    Ok(entries)
+}
+
+fn hash_file(path: &Path) -> Result<String> {
+    cache::sha256_file(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))
+}
+
+/// Bring a landing table up to date with its folder and return its columns and files: files the
+/// cache holds unchanged (same size and times, or else the same SHA-256) are reused; the rows of
+/// changed and deleted files are removed; new and changed files are parsed. Parsing goes through
+/// DuckDB's typed reader by batches of [`BATCH_BYTES`] (the fast path); a batch it refuses is
+/// loaded again file by file, and a file it refuses then, or every file of a table whose DDL says
+/// `-- validate: every record`, is validated record by record instead, so a bad record becomes a
+/// reject, not a failed run. `main.<table>` and `main.<table>_rejected` are views of the cache.
+/// `on_file(path, index, total)` is called before each batch (with its first file) and before
+/// each file loaded on its own; total counts the files to parse.
 pub fn load_landing_table(
     conn: &Connection,
     table: &LandingTable,
     data_dir: &Path,
     mut on_file: impl FnMut(&Path, usize, usize),
 ) -> Result<(Vec<Column>, Vec<SourceFile>)> {
-    conn.execute_batch(&table.ddl).map_err(|e| EngineError::sql(&table.path, e.to_string()))?;
-    conn.execute_batch(&format!(
-        "CREATE TABLE {} (source_file VARCHAR, line BIGINT, raw_record VARCHAR, reason VARCHAR)",
-        quote_ident(&rejected_table(&table.name))
-    ))?;
-    let columns = table_columns(conn, &table.name)?;
+    let columns = prepare_store(conn, table)?;
     let files = find_landing_files(&landing_dir(data_dir, &table.dataset))?;
-    let mut sources = Vec::with_capacity(files.len());
-    for path in &files {
-        let bytes =
-            fs::metadata(path).map(|m| m.len()).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
-        path.to_str().ok_or_else(|| EngineError::input(path, "file name is not valid UTF-8"))?;
-        sources.push(SourceFile { path: path.clone(), bytes, rows: 0, rejected: 0, elapsed: Duration::ZERO });
+    let read_at = now_ns();
+    let found = files.iter().map(|p| stat(p, data_dir)).collect::<Result<Vec<_>>>()?;
+    let mut manifest = read_manifest(conn, &table.name)?;
+    let mut sources = Vec::with_capacity(found.len());
+    let mut stale = Vec::new();
+    let mut to_load = Vec::new();
+    let mut hashes = HashMap::new();
+    let mut restat = Vec::new();
+    for (index, file) in found.iter().enumerate() {
+        let entry = manifest.remove(&file.rel);
+        let reused = match &entry {
+            Some(e)
+                if e.size == file.size
+                    && e.mtime_ns == file.mtime_ns
+                    && e.ctime_ns == file.ctime_ns
+                    && e.mtime_ns < e.recorded_ns - RACY_NS =>
+            {
+                true
+            }
+            // Touched, copied or just written: the content decides.
+            Some(e) if e.size == file.size => {
+                let sha = hash_file(&file.path)?;
+                let same = sha == e.sha256;
+                if same {
+                    restat.push((e.file_id, index));
+                } else {
+                    hashes.insert(index, sha);
+                }
+                same
+            }
+            _ => false,
+        };
+        match (reused, entry) {
+            (true, Some(e)) => sources.push(SourceFile {
+                path: file.path.clone(),
+                bytes: file.size,
+                rows: e.rows,
+                rejected: e.rejected,
+                elapsed: Duration::ZERO,
+                reused: true,
+                file_id: e.file_id,
+                sha256: e.sha256.clone(),
+            }),
+            (_, entry) => {
+                stale.extend(entry.map(|e| e.file_id));
+                to_load.push(sources.len());
+                sources.push(SourceFile {
+                    path: file.path.clone(),
+                    bytes: file.size,
+                    rows: 0,
+                    rejected: 0,
+                    elapsed: Duration::ZERO,
+                    reused: false,
+                    file_id: 0,
+                    sha256: String::new(),
+                });
+            }
+        }
     }
-    if table.validate_all {
-        load_all_validated(conn, table, &columns, &mut sources, &mut on_file)?;
-        return Ok((columns, sources));
+    // What is left in the manifest are files that are gone.
+    stale.extend(manifest.values().map(|e| e.file_id));
+    let store = cache::cached(&table.name);
+    let rejects = cache::cached(&rejected_table(&table.name));
+    if !stale.is_empty() || !to_load.is_empty() {
+        cache::set_state(conn, false)?;
     }
-    // Each batched row carries its file's number in a temporary column, dropped once all are in.
-    let mut file_column = "stedi_tui_file".to_string();
-    while columns.iter().any(|c| c.name.eq_ignore_ascii_case(&file_column)) {
-        file_column.push('_');
+    if !stale.is_empty() {
+        let ids = stale.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+        let file = quote_ident(&file_column(&columns));
+        conn.execute_batch(&format!(
+            "DELETE FROM {store} WHERE {file} IN ({ids});
+             DELETE FROM {rejects} WHERE file_id IN ({ids});
+             DELETE FROM {schema}.files WHERE file_id IN ({ids});",
+            schema = cache::SCHEMA
+        ))?;
     }
-    let alter = format!("ALTER TABLE {} ADD COLUMN {} UBIGINT", quote_ident(&table.name), quote_ident(&file_column));
-    conn.execute_batch(&alter)?;
-    let loaded = load_batches(conn, table, &columns, &file_column, &mut sources, &mut on_file);
-    let drop = format!("ALTER TABLE {} DROP COLUMN {}", quote_ident(&table.name), quote_ident(&file_column));
-    let dropped = conn.execute_batch(&drop);
-    loaded?;
-    dropped?;
+    for (file_id, index) in restat {
+        let f = &found[index];
+        conn.execute(
+            &format!("UPDATE {}.files SET mtime_ns = ?, ctime_ns = ?, recorded_ns = ? WHERE file_id = ?", cache::SCHEMA),
+            duckdb::params![f.mtime_ns, f.ctime_ns, read_at, file_id],
+        )?;
+    }
+    if !to_load.is_empty() {
+        let next: u32 =
+            conn.query_row(&format!("SELECT coalesce(max(file_id) + 1, 0) FROM {}.files", cache::SCHEMA), [], |r| r.get(0))?;
+        for (k, &index) in to_load.iter().enumerate() {
+            sources[index].file_id = next + k as u32;
+        }
+        let mut loading: Vec<SourceFile> = to_load.iter().map(|&i| sources[i].clone()).collect();
+        // The content hashes of new files, on another thread while DuckDB parses.
+        let unhashed: Vec<(usize, PathBuf)> =
+            to_load.iter().filter(|i| !hashes.contains_key(i)).map(|&i| (i, sources[i].path.clone())).collect();
+        let hashed = std::thread::scope(|scope| {
+            let hasher = scope.spawn(move || {
+                unhashed.into_iter().map(|(i, p)| hash_file(&p).map(|h| (i, h))).collect::<Result<Vec<_>>>()
+            });
+            let loaded = if table.validate_all {
+                load_all_validated(conn, table, &columns, &mut loading, &mut on_file)
+            } else {
+                load_batches(conn, table, &columns, &mut loading, &mut on_file)
+            };
+            let hashed = hasher.join().expect("hashing does not panic");
+            loaded.and(hashed)
+        })?;
+        hashes.extend(hashed);
+        let mut insert = conn.prepare(&format!(
+            "INSERT INTO {}.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            cache::SCHEMA
+        ))?;
+        for (source, &index) in loading.into_iter().zip(&to_load) {
+            let f = &found[index];
+            insert.execute(duckdb::params![
+                source.file_id,
+                table.name,
+                f.rel,
+                source.path.to_string_lossy(),
+                f.size,
+                f.mtime_ns,
+                f.ctime_ns,
+                hashes[&index],
+                source.rows,
+                source.rejected,
+                source.elapsed.as_secs_f64(),
+                read_at
+            ])?;
+            sources[index] = SourceFile { sha256: hashes[&index].clone(), ..source };
+        }
+    }
+    if !stale.is_empty() || !to_load.is_empty() {
+        // The table's rows are its manifest's files again.
+        cache::set_state(conn, true)?;
+    }
+    // Paths as this run spells the data folder (rejects name their file by it).
+    for source in sources.iter().filter(|s| s.reused) {
+        conn.execute(
+            &format!("UPDATE {}.files SET path = ? WHERE file_id = ? AND path <> ?", cache::SCHEMA),
+            duckdb::params![source.path.to_string_lossy(), source.file_id, source.path.to_string_lossy()],
+        )?;
+    }
+    let names: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE VIEW main.{view} AS SELECT {cols} FROM {store};
+         CREATE OR REPLACE VIEW main.{rejected} AS
+             SELECT f.path AS source_file, r.line, r.raw_record, r.reason
+             FROM {rejects} AS r JOIN {schema}.files AS f ON f.file_id = r.file_id
+             ORDER BY f.path, r.line;",
+        view = quote_ident(&table.name),
+        cols = names.join(", "),
+        rejected = quote_ident(&rejected_table(&table.name)),
+        schema = cache::SCHEMA,
+    ))?;
     Ok((columns, sources))
 }
 
-/// Load `sources` by batches into a table that has the extra `file_column`, then count each
-/// batched file's rows by it. A refused batch (nothing of it was inserted) goes file by file.
+/// Load `sources` (each with its new file id) by batches, then count each file's rows by its id.
+/// A refused batch (nothing of it was inserted) goes file by file.
 fn load_batches(
     conn: &Connection,
     table: &LandingTable,
     columns: &[Column],
-    file_column: &str,
     sources: &mut [SourceFile],
     on_file: &mut impl FnMut(&Path, usize, usize),
 ) -> Result<()> {
@@ -171,19 +445,15 @@ fn load_batches(
         on_file(&sources[start].path, start, total);
         let started = Instant::now();
         // An empty file holds no records; DuckDB would reject it as malformed JSON.
-        let batch: Vec<usize> = (start..end).filter(|&i| sources[i].bytes > 0).collect();
+        let batch: Vec<&SourceFile> = sources[start..end].iter().filter(|s| s.bytes > 0).collect();
         let list: Vec<String> =
-            batch.iter().map(|&i| quote_literal(sources[i].path.to_str().expect("checked UTF-8"))).collect();
-        // DuckDB's `file_index` is the position in this call's list; turn it into the folder's.
-        let number = if batch.len() == end - start {
-            format!("file_index + {start}")
-        } else {
-            let cases: Vec<String> = batch.iter().enumerate().map(|(k, &i)| format!("WHEN {k} THEN {i}")).collect();
-            format!("CASE file_index {} END", cases.join(" "))
-        };
+            batch.iter().map(|s| quote_literal(s.path.to_str().expect("checked UTF-8"))).collect();
+        // DuckDB's `file_index` is the position in this call's list; turn it into the file's id.
+        let cases: Vec<String> = batch.iter().enumerate().map(|(k, s)| format!("WHEN {k} THEN {}", s.file_id)).collect();
         let insert = format!(
-            "INSERT INTO {} SELECT *, {number} FROM read_json([{}], format = 'auto', columns = {})",
-            quote_ident(&table.name),
+            "{} SELECT *, CASE file_index {} END FROM read_json([{}], format = 'auto', columns = {})",
+            insert_into(&table.name, columns),
+            cases.join(" "),
             list.join(", "),
             columns_struct(columns)
         );
@@ -203,17 +473,18 @@ fn load_batches(
         }
         start = end;
     }
+    let Some(first) = sources.iter().map(|s| s.file_id).min() else { return Ok(()) };
     let count = format!(
-        "SELECT {0}, count(*) FROM {1} WHERE {0} IS NOT NULL GROUP BY {0}",
-        quote_ident(file_column),
-        quote_ident(&table.name)
+        "SELECT {0}, count(*) FROM {1} WHERE {0} >= {first} GROUP BY {0}",
+        quote_ident(&file_column(columns)),
+        cache::cached(&table.name)
     );
     let mut stmt = conn.prepare(&count)?;
-    let counts: BTreeMap<u64, u64> = stmt
-        .query_map([], |r| Ok((r.get::<_, u64>(0)?, r.get::<_, u64>(1)?)))?
+    let counts: BTreeMap<u32, u64> = stmt
+        .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, u64>(1)?)))?
         .collect::<std::result::Result<_, _>>()?;
-    for (index, rows) in counts {
-        sources[index as usize].rows = rows;
+    for source in sources.iter_mut() {
+        source.rows = counts.get(&source.file_id).copied().unwrap_or(0);
     }
     Ok(())
 }
@@ -243,7 +514,7 @@ fn load_all_validated(
             let started = Instant::now();
             let validated = validated.map_err(|e| EngineError::input(&source.path, format!("cannot read: {e}")))?;
             // An empty file holds no records (and the validator finds none).
-            (source.rows, source.rejected) = load_records(conn, table, columns, &source.path, validated)?;
+            (source.rows, source.rejected) = load_records(conn, table, columns, &source.path, source.file_id, validated)?;
             source.elapsed = validating + started.elapsed();
         }
     }
@@ -269,8 +540,9 @@ fn load_one(conn: &Connection, table: &LandingTable, columns: &[Column], source:
         (0, 0)
     } else {
         let insert = format!(
-            "{} SELECT * FROM read_json(?, format = 'auto', columns = {})",
+            "{} SELECT *, {} FROM read_json(?, format = 'auto', columns = {})",
             insert_into(&table.name, columns),
+            source.file_id,
             columns_struct(columns)
         );
         match conn.execute(&insert, [path.to_str().expect("checked UTF-8")]) {
@@ -278,7 +550,7 @@ fn load_one(conn: &Connection, table: &LandingTable, columns: &[Column], source:
             // The statement failed as a whole, so nothing of the file was inserted.
             Err(e) => {
                 refused::<()>(Err(e))?;
-                load_validated(conn, table, columns, path)?
+                load_validated(conn, table, columns, path, source.file_id)?
             }
         }
     };
@@ -292,9 +564,15 @@ static SCRATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 
 /// Validate a file record by record: clean records are loaded through a scratch NDJSON file (so
 /// DuckDB still does the typing), rejects go to `<table>_rejected` with file, line, raw text, reason.
-fn load_validated(conn: &Connection, table: &LandingTable, columns: &[Column], path: &Path) -> Result<(u64, u64)> {
+fn load_validated(
+    conn: &Connection,
+    table: &LandingTable,
+    columns: &[Column],
+    path: &Path,
+    file_id: u32,
+) -> Result<(u64, u64)> {
     let validated = validate_file(path, columns).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
-    load_records(conn, table, columns, path, validated)
+    load_records(conn, table, columns, path, file_id, validated)
 }
 
 /// Load a validated file's clean records and its rejects: (rows loaded, records rejected).
@@ -303,6 +581,7 @@ fn load_records(
     table: &LandingTable,
     columns: &[Column],
     path: &Path,
+    file_id: u32,
     validated: Validated,
 ) -> Result<(u64, u64)> {
     let mut rows = 0;
@@ -313,7 +592,7 @@ fn load_records(
         let written = fs::write(&scratch, validated.records.join("\n") + "\n");
         let result = written.map_err(|e| EngineError::input(&scratch, format!("cannot write: {e}"))).and_then(|_| {
             let sql = format!(
-                "{} SELECT * FROM read_json(?, format = 'newline_delimited', columns = {}, maximum_object_size = {})",
+                "{} SELECT *, {file_id} FROM read_json(?, format = 'newline_delimited', columns = {}, maximum_object_size = {})",
                 insert_into(&table.name, columns),
                 columns_struct(columns),
                 (longest + 1024).max(16 << 20)
@@ -324,10 +603,9 @@ fn load_records(
         let _ = fs::remove_file(&scratch);
         rows = result? as u64;
     }
-    let source = path.display().to_string();
-    let mut appender = conn.appender(&rejected_table(&table.name))?;
+    let mut appender = conn.appender_to_db(&rejected_table(&table.name), cache::SCHEMA)?;
     for r in &validated.rejects {
-        appender.append_row(duckdb::params![source, r.line as i64, r.raw, r.reason])?;
+        appender.append_row(duckdb::params![file_id, r.line as i64, r.raw, r.reason])?;
     }
     appender.flush()?;
     Ok((rows, validated.rejects.len() as u64))

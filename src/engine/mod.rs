@@ -1,6 +1,7 @@
 //! The engine: landing files -> landing tables -> stages -> checks, all in one embedded DuckDB.
 //! It knows nothing of terminals: the CLI, the report renderers and the TUI drive it through
 //! [`Engine`] and read the [`TableStats`] and [`CheckOutcome`]s it produced.
+pub mod cache;
 pub mod catalog;
 pub mod checks;
 pub mod dialect;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod flow;
 pub mod generate;
+pub mod lineage;
 pub mod load;
 pub mod mask;
 pub mod pipeline;
@@ -25,6 +27,7 @@ use std::time::Duration;
 
 use duckdb::Connection;
 
+pub use cache::{CacheChoice, CacheStats};
 pub use catalog::{Catalog, CheckDef, Mode, Severity, Stage, Zone};
 pub use checks::{CheckOptions, CheckOutcome};
 pub use error::{EngineError, Result};
@@ -46,6 +49,9 @@ pub struct EngineOptions {
     /// Where DuckDB spills what does not fit in `memory_limit` (`--temp-dir`, default the system's
     /// temp folder); see [`spill_dir`].
     pub temp_dir: Option<PathBuf>,
+    /// Where the warm-start cache lives (`--cache DIR`, `--no-cache`; see [`cache`]). The CLI
+    /// and the TUI default to [`CacheChoice::Auto`]; a library caller gets none unless it asks.
+    pub cache: CacheChoice,
 }
 
 impl EngineOptions {
@@ -58,6 +64,7 @@ impl EngineOptions {
             mode: Mode::Rubric,
             pseudonym_key: None,
             temp_dir: None,
+            cache: CacheChoice::Off,
         }
     }
 
@@ -131,17 +138,22 @@ pub struct Engine {
     pub catalog: Catalog,
     pub tables: Vec<TableStats>,
     pub timings: Timings,
+    /// What this run took from the cache (and any notice about it).
+    pub cache: CacheStats,
+    /// What every relation so far was computed from (see [`lineage`]).
+    lineage: lineage::Lineage,
 }
 
 impl Engine {
-    /// Validate the folders, read the catalog and open an in-memory DuckDB. Nothing is loaded yet.
+    /// Validate the folders, read the catalog and open the cache (or an in-memory DuckDB). Nothing
+    /// is loaded yet.
     pub fn open(options: EngineOptions) -> Result<Engine> {
         if !options.data_dir.is_dir() {
             return Err(EngineError::input(&options.data_dir, "data folder not found"));
         }
         options.check_key()?;
         let catalog = Catalog::load_mode(&options.queries_dir, options.mode)?;
-        let conn = Connection::open_in_memory()?;
+        let (conn, cache) = cache::open(&options.data_dir, &options.cache)?;
         dialect::install(&conn)?;
         if let Some(key) = &options.pseudonym_key {
             key.set_on(&conn)?;
@@ -157,7 +169,18 @@ impl Engine {
             let spill = sql_text::quote_literal(&spill.to_string_lossy());
             conn.execute_batch(&format!("SET temp_directory = {spill}"))?;
         }
-        Ok(Engine { conn, options, catalog, tables: Vec::new(), timings: Timings::default() })
+        // What every fingerprint depends on besides the SQL and the data: the mode and the key.
+        let key = options.pseudonym_key.as_ref().map(PseudonymKey::fingerprint).unwrap_or_default();
+        let global = cache::fingerprint(["stedi-tui lineage", options.mode.as_str(), key.as_str()]);
+        Ok(Engine {
+            conn,
+            options,
+            catalog,
+            tables: Vec::new(),
+            timings: Timings::default(),
+            cache,
+            lineage: lineage::Lineage::new(global),
+        })
     }
 
     pub fn connection(&self) -> &Connection {

@@ -1,14 +1,17 @@
 //! Running the pipeline: landing tables, the reference views the checks share, then every stage
-//! materialised as a table in dependency order, each timed and counted.
+//! materialised as a table in dependency order, each timed and counted. With a cache, a landing
+//! table parses only its new or changed files and a stage whose SQL and inputs are unchanged
+//! (same fingerprint, see [`super::lineage`]) is reused as it is.
 use std::time::Instant;
 
+use super::cache;
 use super::error::{EngineError, Result};
-use super::load::load_landing_table;
+use super::load::{load_landing_table, rejected_table};
 use super::sql_text::quote_ident;
 use super::{Engine, Progress, TableStats, Zone};
 
 impl Engine {
-    /// Create and fill every landing table, then the reference views over them.
+    /// Create or update every landing table, then the reference views over them.
     pub fn load(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<()> {
         let started = Instant::now();
         for table in self.catalog.landing.clone() {
@@ -16,7 +19,18 @@ impl Engine {
             let (_, sources) = load_landing_table(&self.conn, &table, &self.options.data_dir, |path, index, total| {
                 progress(Progress::LoadingFile { table: table.name.clone(), path: path.to_path_buf(), index, total })
             })?;
+            // The table is its DDL and its files' contents, whatever their names or order.
+            let mut contents: Vec<&str> = sources.iter().map(|s| s.sha256.as_str()).collect();
+            contents.sort_unstable();
+            let mut parts = vec![table.ddl.as_str(), if table.validate_all { "validate" } else { "" }];
+            parts.extend(contents);
+            let fp = cache::fingerprint(parts);
+            self.lineage.set(&rejected_table(&table.name), fp.clone());
+            self.lineage.set(&table.name, fp);
+            self.cache.files_parsed += sources.iter().filter(|s| !s.reused).count();
+            self.cache.files_reused += sources.iter().filter(|s| s.reused).count();
             let rows = sources.iter().map(|s| s.rows).sum();
+            self.tables.retain(|t| t.name != table.name);
             self.tables.push(TableStats {
                 name: table.name.clone(),
                 zone: Zone::Landing,
@@ -27,35 +41,60 @@ impl Engine {
             });
         }
         // The customers `stedi-tui forget` erased, before the views and stages that filter on them.
-        super::erasure::create_erased_table(&self.conn, &self.options.data_dir)?;
+        let erased = super::erasure::create_erased_table(&self.conn, &self.options.data_dir)?;
+        self.lineage.set("erased_customers", cache::fingerprint(erased.iter().map(String::as_str)));
         for view in &self.catalog.references {
             self.conn
                 .execute_batch(&format!("CREATE OR REPLACE VIEW {} AS {}", quote_ident(&view.name), view.sql))
                 .map_err(|e| EngineError::sql(&view.path, e.to_string()))?;
         }
+        let views: Vec<(String, String)> =
+            self.catalog.references.iter().map(|v| (v.name.clone(), v.sql.clone())).collect();
+        self.lineage.set_views(&views);
         self.timings.load = started.elapsed();
         Ok(())
     }
 
-    /// Materialise every stage as a table, in the catalog's dependency order.
+    /// Materialise every stage as a table, in the catalog's dependency order (or reuse the cached
+    /// table when it was built from the same SQL and inputs).
     pub fn run_stages(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<()> {
         let started = Instant::now();
         let total = self.catalog.stages.len();
+        let tables = cache::main_schema(&self.conn)?.tables;
+        let built = cache::all_built(&self.conn)?;
         for (index, stage) in self.catalog.stages.clone().iter().enumerate() {
             progress(Progress::Stage { name: stage.name.clone(), index, total });
             let stage_started = Instant::now();
-            let create = format!("CREATE OR REPLACE TABLE {} AS {}", quote_ident(&stage.name), stage.sql);
-            self.conn.execute_batch(&create).map_err(|e| match EngineError::from(e) {
-                EngineError::Cancelled => EngineError::Cancelled,
-                other => EngineError::sql(&stage.path, other.to_string().trim_start_matches("duckdb: ")),
-            })?;
-            let rows: i64 =
-                self.conn.query_row(&format!("SELECT count(*) FROM {}", quote_ident(&stage.name)), [], |r| r.get(0))?;
+            let fp = self.lineage.of_sql("stage", &stage.sql);
+            let rows = match built.get(&stage.name) {
+                Some((built, rows, _)) if *built == fp && tables.contains(&stage.name) => {
+                    self.cache.stages_reused += 1;
+                    *rows
+                }
+                _ => {
+                    cache::unrecord(&self.conn, &stage.name)?;
+                    let create = format!("CREATE OR REPLACE TABLE {} AS {}", quote_ident(&stage.name), stage.sql);
+                    self.conn.execute_batch(&create).map_err(|e| match EngineError::from(e) {
+                        EngineError::Cancelled => EngineError::Cancelled,
+                        other => EngineError::sql(&stage.path, other.to_string().trim_start_matches("duckdb: ")),
+                    })?;
+                    let rows: i64 = self.conn.query_row(
+                        &format!("SELECT count(*) FROM {}", quote_ident(&stage.name)),
+                        [],
+                        |r| r.get(0),
+                    )?;
+                    let seconds = stage_started.elapsed().as_secs_f64();
+                    cache::record(&self.conn, &stage.name, "stage", &fp, rows as u64, seconds)?;
+                    self.cache.stages_built += 1;
+                    rows as u64
+                }
+            };
+            self.lineage.set(&stage.name, fp);
             self.tables.retain(|t| t.name != stage.name);
             self.tables.push(TableStats {
                 name: stage.name.clone(),
                 zone: stage.zone,
-                rows: rows as u64,
+                rows,
                 rejected: 0,
                 elapsed: stage_started.elapsed(),
                 sources: Vec::new(),
@@ -64,6 +103,13 @@ impl Engine {
         // The views the checks read in both engines (see dialect.rs): zone_columns, <table>_with_keys.
         let tables: Vec<String> = self.tables.iter().map(|t| t.name.clone()).collect();
         super::dialect::create_check_views(&self.conn, &tables)?;
+        for table in &tables {
+            if let Some(fp) = self.lineage.get(table).map(str::to_string) {
+                self.lineage.set(&super::dialect::with_keys_view(table), fp);
+            }
+        }
+        let everything = self.lineage.of_everything();
+        self.lineage.set(super::dialect::ZONE_COLUMNS, everything);
         self.timings.stages = started.elapsed();
         Ok(())
     }

@@ -59,6 +59,15 @@ impl PseudonymKey {
         PseudonymKey(digest.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
 
+    /// A one-way digest of the key, for the cache's fingerprints: results made with another key
+    /// are never reused, and the key itself is never stored.
+    pub fn fingerprint(&self) -> String {
+        let mut digest = Sha256::new();
+        digest.update(b"stedi-tui cache: pseudonym key\0");
+        digest.update(self.0.as_bytes());
+        digest.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Make the key the session variable `pseudonym_key` that the SQL reads with getvariable().
     pub fn set_on(&self, conn: &Connection) -> Result<()> {
         conn.execute("SET VARIABLE pseudonym_key = ?", [&self.0])

@@ -108,6 +108,16 @@ pub fn spawn(options: EngineOptions, checks: CheckOptions) -> Worker {
     Worker { requests: req_tx, responses: resp_rx, handle }
 }
 
+/// Whether `name` is a table (temporary or of the main schema), which pages by rowid, rather than a view.
+fn is_base_table(conn: &duckdb::Connection, name: &str) -> crate::engine::Result<bool> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+        [name],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
 fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Request>, out: Sender<Response>) {
     let diff_options = options.clone();
     let mut engine = match Engine::open(options) {
@@ -189,12 +199,16 @@ fn handle(
         Request::Prepare { id, sql, direct_table } => {
             // A base table pages by rowid as it is; anything else (filter, sort, ad-hoc query) is
             // materialised once so every later page is a cheap rowid range, not a re-run.
+            // A landing table is a view of the cache (no rowid): it is materialised like a query.
+            let direct_table = direct_table.filter(|t| is_base_table(conn, t).unwrap_or(false));
             let table = match direct_table {
                 Some(t) => t,
                 None => {
                     *prepared += 1;
                     let name = format!("preview_{}", *prepared);
-                    conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE {} AS {sql}", quote_ident(&name)))?;
+                    // One statement (execute, not execute_batch): a query typed at the SQL prompt
+                    // cannot smuggle in a second one that changes the cached tables.
+                    conn.execute(&format!("CREATE OR REPLACE TEMP TABLE {} AS {sql}", quote_ident(&name)), [])?;
                     if *prepared > 1 {
                         let old = format!("preview_{}", *prepared - 1);
                         conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote_ident(&old)))?;

@@ -37,8 +37,9 @@ pub fn failing(outcomes: &[CheckOutcome]) -> BTreeMap<String, u64> {
 }
 
 /// Copy a folder tree (for editing a copy of queries/ in a test).
+/// Copy a data folder, without the cache a run may have left in it (DATA/.stedi/).
 pub fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
+    for entry in walkdir::WalkDir::new(from).into_iter().filter_entry(|e| e.file_name() != ".stedi") {
         let entry = entry.unwrap();
         let target = to.join(entry.path().strip_prefix(from).unwrap());
         if entry.file_type().is_dir() {

@@ -1,0 +1,493 @@
+//! The warm-start cache: one DuckDB database file that keeps what a run built (the landing tables
+//! and their rejects, each row tagged with its source file; the stage tables; the checks' failing
+//! rows) with a manifest of the landing files (path, size, times, SHA-256) and a fingerprint of
+//! everything each table or check was computed from. The next run parses only new or changed
+//! files and reruns only the stages and checks whose SQL or inputs changed; the rest is reused.
+//!
+//! Without a cache (`--no-cache`, a cache another process holds) the same layout lives in an
+//! in-memory database, so there is one code path. Layout:
+//! - `stedi_cache.meta(key, value)`: format, stedi-tui build, DuckDB version, `state` (`dirty`
+//!   while landing rows are being replaced: a run killed then is rebuilt, never trusted);
+//! - `stedi_cache.files`: the manifest, one row per landing file;
+//! - `stedi_cache."<landing table>"` (+ `stedi_file`) and `stedi_cache."<landing table>_rejected"`;
+//!   `main` has views of the same names without the file column, which the stages read;
+//! - `stedi_cache.built(name, kind, fingerprint, rows, seconds)`: stages and checks built, and from what.
+//!
+//! It holds personal data: its folder is created owner-only (0700), the files are made 0600,
+//! `stedi-tui forget` and `stedi-tui cache clear` delete it.
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use duckdb::Connection;
+use sha2::{Digest, Sha256};
+
+use super::error::{EngineError, Result};
+use super::sql_text::quote_literal;
+
+/// The cache's database file inside its folder.
+pub const CACHE_FILE: &str = "cache.duckdb";
+/// The folder inside the data folder that holds it by default.
+pub const DATA_CACHE_DIR: &str = ".stedi";
+/// Bump when the layout changes: an older cache is then rebuilt, never misread.
+pub const FORMAT: &str = "1";
+pub const SCHEMA: &str = "stedi_cache";
+/// The environment variable that chooses the cache when no flag does: `off`, or a folder.
+pub const CACHE_ENV: &str = "STEDI_TUI_CACHE";
+
+/// Where the cache lives (`--cache DIR`, `--no-cache`, or the default).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CacheChoice {
+    /// `DATA/.stedi/`, or the user's cache folder where the data folder is read-only.
+    #[default]
+    Auto,
+    Dir(PathBuf),
+    Off,
+}
+
+/// What this run took from the cache, for the report and the benchmark.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CacheStats {
+    /// The database file, or none when the run had no cache.
+    pub file: Option<PathBuf>,
+    pub files_parsed: usize,
+    pub files_reused: usize,
+    pub stages_built: usize,
+    pub stages_reused: usize,
+    pub checks_run: usize,
+    pub checks_reused: usize,
+    /// One line each: why a cache was rebuilt or not used.
+    pub notices: Vec<String>,
+}
+
+/// The user's cache folder for a data folder that cannot hold its own: `$XDG_CACHE_HOME` or
+/// `~/.cache`, then `stedi-tui/<first 16 hex digits of SHA-256 of the data folder's absolute path>`.
+pub fn user_cache_dir(data_dir: &Path) -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))?;
+    let absolute = fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let digest = hex(&Sha256::digest(absolute.to_string_lossy().as_bytes()));
+    Some(base.join("stedi-tui").join(&digest[..16]))
+}
+
+/// A folder stedi-tui may write into. Permission bits are read rather than trusted to the OS,
+/// because root may write anywhere: a data folder marked read-only is left alone even then.
+fn writable_dir(dir: &Path) -> bool {
+    fs::metadata(dir).map(|m| m.is_dir() && !m.permissions().readonly()).unwrap_or(false)
+}
+
+/// Make `dir` (owner-only when it is created here) or say why not.
+fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    // So nobody commits the personal data in it with the data folder.
+    fs::write(dir.join(".gitignore"), "# stedi-tui's cache: personal data, never commit it\n*\n")
+}
+
+/// Every folder a data folder's cache may be in (for `cache clear` and `forget`).
+pub fn candidate_dirs(data_dir: &Path, choice: &CacheChoice) -> Vec<PathBuf> {
+    match choice {
+        CacheChoice::Dir(dir) => vec![dir.clone()],
+        CacheChoice::Off | CacheChoice::Auto => {
+            let mut dirs = vec![data_dir.join(DATA_CACHE_DIR)];
+            dirs.extend(user_cache_dir(data_dir));
+            dirs
+        }
+    }
+}
+
+/// The folder this run's cache goes in, created if need be; none (with a notice) when no folder can hold it.
+fn resolve_dir(data_dir: &Path, choice: &CacheChoice, notices: &mut Vec<String>) -> Result<Option<PathBuf>> {
+    match choice {
+        CacheChoice::Off => Ok(None),
+        CacheChoice::Dir(dir) => {
+            make_private_dir(dir).map_err(|e| EngineError::input(dir, format!("cannot create the cache folder: {e}")))?;
+            Ok(Some(dir.clone()))
+        }
+        CacheChoice::Auto => {
+            let in_data = data_dir.join(DATA_CACHE_DIR);
+            if in_data.is_dir() || writable_dir(data_dir) {
+                match make_private_dir(&in_data) {
+                    Ok(()) => return Ok(Some(in_data)),
+                    Err(e) => notices.push(format!("{}: cannot create the cache folder ({e})", in_data.display())),
+                }
+            }
+            let Some(user) = user_cache_dir(data_dir) else {
+                notices.push("no cache folder (HOME is not set): running without a cache".to_string());
+                return Ok(None);
+            };
+            match make_private_dir(&user) {
+                Ok(()) => Ok(Some(user)),
+                Err(e) => {
+                    notices.push(format!("{}: cannot create the cache folder ({e}); running without a cache", user.display()));
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// The files DuckDB keeps for a database: the file and its write-ahead log.
+fn database_files(file: &Path) -> [PathBuf; 2] {
+    let mut wal = file.as_os_str().to_owned();
+    wal.push(".wal");
+    [file.to_path_buf(), PathBuf::from(wal)]
+}
+
+fn remove_database(file: &Path) -> std::io::Result<()> {
+    for f in database_files(file) {
+        match fs::remove_file(&f) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Owner-only permissions on the database files that exist (DuckDB creates them 0644).
+pub fn restrict_permissions(file: &Path) {
+    #[cfg(unix)]
+    for f in database_files(file) {
+        use std::os::unix::fs::PermissionsExt;
+        if f.exists() {
+            let _ = fs::set_permissions(&f, fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
+/// This build of stedi-tui: the version plus the executable's size and time, so a rebuilt binary
+/// (whose loading or SQL handling may differ) never trusts a cache an older one wrote.
+fn build_id() -> String {
+    let exe = std::env::current_exe().ok().and_then(|p| fs::metadata(p).ok());
+    let stamp = exe
+        .map(|m| {
+            let modified = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            format!("{}-{}", m.len(), modified.map_or(0, |d| d.as_nanos()))
+        })
+        .unwrap_or_default();
+    format!("{} ({stamp})", env!("CARGO_PKG_VERSION"))
+}
+
+fn duckdb_version(conn: &Connection) -> Result<String> {
+    Ok(conn.query_row("SELECT version()", [], |r| r.get(0))?)
+}
+
+/// Open the run's database: the cache file (rebuilt when it is from another build, corrupt or
+/// was left half-written), or an in-memory one when there is no cache or another process holds it.
+pub fn open(data_dir: &Path, choice: &CacheChoice) -> Result<(Connection, CacheStats)> {
+    let mut stats = CacheStats::default();
+    let Some(dir) = resolve_dir(data_dir, choice, &mut stats.notices)? else {
+        let conn = Connection::open_in_memory()?;
+        init(&conn)?;
+        return Ok((conn, stats));
+    };
+    let file = dir.join(CACHE_FILE);
+    let conn = match Connection::open(&file) {
+        Ok(conn) => match verify(&conn) {
+            Ok(true) => Some(conn),
+            Ok(false) => {
+                init(&conn)?;
+                Some(conn)
+            }
+            Err(why) => {
+                stats.notices.push(format!("{}: {why}; rebuilding it", file.display()));
+                drop(conn);
+                None
+            }
+        },
+        Err(e) if e.to_string().contains("lock") => {
+            stats.notices.push(format!(
+                "{}: in use by another stedi-tui; running without the cache ({})",
+                file.display(),
+                super::error::one_line(&e.to_string())
+            ));
+            let conn = Connection::open_in_memory()?;
+            init(&conn)?;
+            return Ok((conn, stats));
+        }
+        Err(e) => {
+            let why = super::error::one_line(&e.to_string());
+            stats.notices.push(format!("{}: unreadable ({why}); rebuilding it", file.display()));
+            None
+        }
+    };
+    let conn = match conn {
+        Some(conn) => conn,
+        None => {
+            remove_database(&file).map_err(|e| EngineError::input(&file, format!("cannot remove the old cache: {e}")))?;
+            let conn = Connection::open(&file)
+                .map_err(|e| EngineError::input(&file, format!("cannot create the cache: {e}")))?;
+            init(&conn)?;
+            conn
+        }
+    };
+    restrict_permissions(&file);
+    stats.file = Some(file);
+    Ok((conn, stats))
+}
+
+/// Whether the database is a usable cache of this build (`Ok(false)`: empty, a new one); `Err`
+/// says why it must be rebuilt.
+fn verify(conn: &Connection) -> std::result::Result<bool, String> {
+    let objects: i64 = conn
+        .query_row("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()", [], |r| r.get(0))
+        .map_err(|e| format!("unreadable ({})", super::error::one_line(&e.to_string())))?;
+    if objects == 0 {
+        return Ok(false);
+    }
+    let meta = |key: &str| -> Option<String> {
+        conn.query_row(&format!("SELECT value FROM {SCHEMA}.meta WHERE key = ?"), [key], |r| r.get(0)).ok()
+    };
+    let Some(format) = meta("format") else { return Err("not a stedi-tui cache".to_string()) };
+    let build = meta("build").unwrap_or_default();
+    let duckdb = meta("duckdb").unwrap_or_default();
+    if format != FORMAT {
+        return Err(format!("cache format {format}, this build reads {FORMAT}"));
+    }
+    if build != build_id() {
+        return Err(format!("made by another stedi-tui build ({build})"));
+    }
+    if duckdb_version(conn).ok().as_deref() != Some(duckdb.as_str()) {
+        return Err(format!("made by DuckDB {duckdb}"));
+    }
+    if meta("state").as_deref() != Some("clean") {
+        return Err("left half-written by a run that was interrupted or failed while loading".to_string());
+    }
+    Ok(true)
+}
+
+/// Create the cache's own tables in a new (file or in-memory) database.
+fn init(conn: &Connection) -> Result<()> {
+    conn.execute_batch(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+         CREATE TABLE IF NOT EXISTS {SCHEMA}.meta (key VARCHAR, value VARCHAR);
+         CREATE TABLE IF NOT EXISTS {SCHEMA}.files (
+             file_id UINTEGER, table_name VARCHAR, rel_path VARCHAR, path VARCHAR, size UBIGINT,
+             mtime_ns BIGINT, ctime_ns BIGINT, sha256 VARCHAR, rows UBIGINT, rejected UBIGINT,
+             seconds DOUBLE, recorded_ns BIGINT);
+         CREATE TABLE IF NOT EXISTS {SCHEMA}.built (
+             name VARCHAR, kind VARCHAR, fingerprint VARCHAR, rows UBIGINT, seconds DOUBLE);"
+    ))?;
+    conn.execute_batch(&format!("DELETE FROM {SCHEMA}.meta"))?;
+    let mut insert = conn.prepare(&format!("INSERT INTO {SCHEMA}.meta VALUES (?, ?)"))?;
+    for (key, value) in
+        [("format", FORMAT.to_string()), ("build", build_id()), ("duckdb", duckdb_version(conn)?), ("state", "clean".into())]
+    {
+        insert.execute([key, value.as_str()])?;
+    }
+    Ok(())
+}
+
+/// Mark the cache half-written (before landing rows are replaced) or consistent again (after the
+/// manifest says what they are). A run that dies in between leaves `dirty`: the next one rebuilds.
+pub fn set_state(conn: &Connection, clean: bool) -> Result<()> {
+    let state = if clean { "clean" } else { "dirty" };
+    conn.execute(&format!("UPDATE {SCHEMA}.meta SET value = ? WHERE key = 'state'"), [state])?;
+    Ok(())
+}
+
+/// Remove a data folder's cache wherever it may be: the database files (and, for the default
+/// folders, the folder when nothing else is left in it). Returns the files removed.
+pub fn clear(data_dir: &Path, choice: &CacheChoice) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for dir in candidate_dirs(data_dir, choice) {
+        let file = dir.join(CACHE_FILE);
+        for f in database_files(&file) {
+            if f.exists() {
+                fs::remove_file(&f).map_err(|e| EngineError::input(&f, format!("cannot remove: {e}")))?;
+                removed.push(f);
+            }
+        }
+        if *choice != CacheChoice::Dir(dir.clone()) {
+            let _ = fs::remove_file(dir.join(".gitignore"));
+            let _ = fs::remove_dir(&dir);
+        }
+    }
+    Ok(removed)
+}
+
+/// The cache file of a data folder if there is one (for `cache info`).
+pub fn existing(data_dir: &Path, choice: &CacheChoice) -> Option<PathBuf> {
+    candidate_dirs(data_dir, choice).into_iter().map(|d| d.join(CACHE_FILE)).find(|f| f.is_file())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a file's bytes, hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// A fingerprint: SHA-256 over the parts, each length-prefixed so no two part lists collide.
+pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex(&hasher.finalize())
+}
+
+/// What was last built under `name` (a stage or check): its fingerprint, rows and seconds.
+pub fn built(conn: &Connection, name: &str) -> Result<Option<(String, u64, f64)>> {
+    let mut stmt = conn.prepare(&format!("SELECT fingerprint, rows, seconds FROM {SCHEMA}.built WHERE name = ?"))?;
+    let mut rows = stmt.query([name])?;
+    Ok(match rows.next()? {
+        Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
+        None => None,
+    })
+}
+
+/// Everything built so far: name -> (fingerprint, rows, seconds), read once per phase.
+pub fn all_built(conn: &Connection) -> Result<std::collections::HashMap<String, (String, u64, f64)>> {
+    let mut stmt = conn.prepare(&format!("SELECT name, fingerprint, rows, seconds FROM {SCHEMA}.built"))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Record many built things at once, in one transaction (one commit, not one per check).
+pub fn record_all(conn: &Connection, kind: &str, built: &[(String, String, u64, f64)]) -> Result<()> {
+    if built.is_empty() {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    let written = (|| -> Result<()> {
+        let mut delete = conn.prepare(&format!("DELETE FROM {SCHEMA}.built WHERE name = ?"))?;
+        let mut insert = conn.prepare(&format!("INSERT INTO {SCHEMA}.built VALUES (?, ?, ?, ?, ?)"))?;
+        for (name, fp, rows, seconds) in built {
+            delete.execute([name])?;
+            insert.execute(duckdb::params![name, kind, fp, rows, seconds])?;
+        }
+        Ok(())
+    })();
+    conn.execute_batch(if written.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    written
+}
+
+/// The main schema's relations as one catalogue query sees them: every table's and view's
+/// columns in order, and which of them are tables (a landing table is a view of the cache).
+#[derive(Debug, Default)]
+pub struct MainSchema {
+    pub columns: std::collections::BTreeMap<String, Vec<String>>,
+    pub tables: std::collections::BTreeSet<String>,
+}
+
+pub fn main_schema(conn: &Connection) -> Result<MainSchema> {
+    let mut stmt = conn.prepare(
+        "SELECT c.table_name, c.column_name, t.table_name IS NOT NULL \
+         FROM duckdb_columns() AS c LEFT JOIN duckdb_tables() AS t \
+           ON t.database_name = c.database_name AND t.schema_name = c.schema_name AND t.table_name = c.table_name \
+         WHERE c.database_name = current_database() AND c.schema_name = 'main' AND NOT c.internal \
+         ORDER BY c.table_name, c.column_index",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut schema = MainSchema::default();
+    for (table, column, is_table) in rows {
+        if is_table {
+            schema.tables.insert(table.clone());
+        }
+        schema.columns.entry(table).or_default().push(column);
+    }
+    Ok(schema)
+}
+
+/// Forget what `name` was built from (before rebuilding it), so a run killed meanwhile rebuilds it.
+pub fn unrecord(conn: &Connection, name: &str) -> Result<()> {
+    conn.execute(&format!("DELETE FROM {SCHEMA}.built WHERE name = ?"), [name])?;
+    Ok(())
+}
+
+/// Record what `name` was built from, once it is built.
+pub fn record(conn: &Connection, name: &str, kind: &str, fingerprint: &str, rows: u64, seconds: f64) -> Result<()> {
+    unrecord(conn, name)?;
+    conn.execute(
+        &format!("INSERT INTO {SCHEMA}.built VALUES (?, ?, ?, ?, ?)"),
+        duckdb::params![name, kind, fingerprint, rows, seconds],
+    )?;
+    Ok(())
+}
+
+/// `stedi_cache."<name>"`, quoted.
+pub fn cached(name: &str) -> String {
+    format!("{SCHEMA}.{}", super::sql_text::quote_ident(name))
+}
+
+/// A meta value of the cache (e.g. a landing table's DDL fingerprint), or none.
+pub fn meta(conn: &Connection, key: &str) -> Option<String> {
+    conn.query_row(&format!("SELECT value FROM {SCHEMA}.meta WHERE key = ?"), [key], |r| r.get(0)).ok()
+}
+
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(&format!("DELETE FROM {SCHEMA}.meta WHERE key = ?"), [key])?;
+    conn.execute(&format!("INSERT INTO {SCHEMA}.meta VALUES (?, ?)"), [key, value])?;
+    Ok(())
+}
+
+/// `'a', 'b'` for an `IN (...)` list of names.
+pub fn literal_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    names.into_iter().map(quote_literal).collect::<Vec<_>>().join(", ")
+}
+
+/// `cache info`: where the cache is, its size, and (when no other process holds it) what it holds:
+/// files and rows per landing table, stages and checks built. Counts only, never rows.
+pub fn describe(file: &Path) -> Result<String> {
+    let size: u64 = database_files(file).iter().filter_map(|f| fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let mut out = format!("cache      {}\nsize       {} bytes\n", file.display(), super::super::report::thousands(size));
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
+    let conn = match Connection::open_with_flags(file, config) {
+        Ok(conn) => conn,
+        Err(e) => {
+            out += &format!("contents   unreadable now ({})\n", super::error::one_line(&e.to_string()));
+            return Ok(out);
+        }
+    };
+    for key in ["format", "build", "duckdb", "state"] {
+        out += &format!("{key:<10} {}\n", meta(&conn, key).unwrap_or_else(|| "?".into()));
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT table_name, count(*), sum(rows), sum(rejected), sum(size) FROM {SCHEMA}.files GROUP BY ALL ORDER BY 1"
+    ))?;
+    let tables = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?, r.get::<_, u64>(2)?, r.get::<_, u64>(3)?, r.get::<_, u64>(4)?))
+    })?;
+    for t in tables {
+        let (table, files, rows, rejected, bytes) = t?;
+        out += &format!(
+            "landing    {table}: {files} files, {} bytes, {} rows, {} rejected\n",
+            super::super::report::thousands(bytes),
+            super::super::report::thousands(rows),
+            super::super::report::thousands(rejected)
+        );
+    }
+    let mut stmt = conn.prepare(&format!("SELECT kind, count(*) FROM {SCHEMA}.built GROUP BY ALL ORDER BY 1 DESC"))?;
+    let built = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+    for b in built {
+        let (kind, n) = b?;
+        out += &format!("{:<10} {n} built\n", format!("{kind}s"));
+    }
+    Ok(out)
+}
