@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Speed and memory of `stedi-tui --check --format json` against plain DuckDB doing the same work
 # (scripts/plain_duckdb.py: the same queries/ folder, the same read_json column types, the same
-# stages in the same order, the same checks counted) on generated data. A benchmark, not a test.
+# stages in the same order, the same checks counted) on generated data; then the warm-start cache:
+# a cold run that writes it, a warm run with no file changed, a run after one accelerometer file
+# changed, and the TUI's start -> first frame on the warm cache. A benchmark, not a test.
 #
 # Usage: scripts/bench.sh [SCALE...]            (default: 1 10 100)
 # Environment:
@@ -12,6 +14,7 @@
 #   QUERIES     the SQL folder both sides run (default queries)
 #   STEDI_ARGS  extra stedi-tui options, e.g. "--threads 2 --memory-limit 4GB"
 #   PLAIN_ARGS  extra plain_duckdb.py options, e.g. "--threads 2 --memory-limit 4GB"
+#   CACHE       0 skips the warm-start part (default 1)
 #   QUIET_WAIT  before each run, wait up to this many seconds for the CPU to be idle (under 10% busy
 #               over 2 s), so other work on a shared machine disturbs fewer runs (default 120; 0: off)
 set -euo pipefail
@@ -24,10 +27,12 @@ queries="${QUERIES:-queries}"
 read -r -a stedi_args <<<"${STEDI_ARGS:-}"
 read -r -a plain_args <<<"${PLAIN_ARGS:-}"
 quiet_wait="${QUIET_WAIT:-120}"
+with_cache="${CACHE:-1}"
 scales=("$@")
 [ ${#scales[@]} -gt 0 ] || scales=(1 10 100)
 
 cargo build --release --quiet
+cargo build --release --quiet --example tui_latency
 if ! "$python" -c 'import duckdb' 2>/dev/null; then
   echo "installing the duckdb Python package" >&2
   "$python" -m pip install --quiet duckdb
@@ -78,7 +83,7 @@ for scale in "${scales[@]}"; do
     before_run "$results/f$scale-stedi-$run.load"
     status=0
     /usr/bin/time -f '%e %M %U %S' -o "$results/f$scale-stedi-$run.time" \
-      "$bin" --check --format json --quiet --data "$data" --queries "$queries" "${stedi_args[@]}" \
+      "$bin" --check --format json --quiet --no-cache --data "$data" --queries "$queries" "${stedi_args[@]}" \
       >"$results/f$scale-stedi-$run.json" || status=$?
     if [ "$status" -gt 1 ]; then
       echo "stedi-tui failed (exit $status) on $data" >&2
@@ -89,6 +94,31 @@ for scale in "${scales[@]}"; do
       "$python" scripts/plain_duckdb.py "$data" --queries "$queries" "${plain_args[@]}" \
       >"$results/f$scale-plain-$run.json"
   done
+  [ "$with_cache" = 1 ] || continue
+  # One accelerometer file is "changed" by appending a copy of its first record (restored after).
+  changed=$(find "$data/accelerometer/landing" -type f -name '*.json' | sort | head -n 1)
+  for run in $(seq "$runs"); do
+    echo "scale $scale, cache run $run of $runs" >&2
+    "$bin" cache clear --data "$data" >/dev/null 2>&1
+    for step in cold warm changed; do
+      if [ "$step" = changed ]; then
+        cp -p "$changed" "$results/changed.orig"
+        head -n 1 "$changed" >>"$changed"
+      fi
+      before_run "$results/f$scale-$step-$run.load"
+      /usr/bin/time -f '%e %M %U %S' -o "$results/f$scale-$step-$run.time" \
+        "$bin" --check --format json --quiet --data "$data" --queries "$queries" "${stedi_args[@]}" \
+        >"$results/f$scale-$step-$run.json" || [ $? -le 1 ]
+      if [ "$step" = changed ]; then
+        mv "$results/changed.orig" "$changed"
+      fi
+    done
+    du -sk "$data/.stedi" | cut -f1 >"$results/f$scale-cache-$run.kb"
+  done
+  # The TUI on the warm cache (rebuilt for the restored file first), start -> first frame.
+  "$bin" --check --quiet --data "$data" --queries "$queries" >/dev/null || true
+  before_run "$results/f$scale-tui.load"
+  "$CARGO_TARGET_DIR/release/examples/tui_latency" "$data" accelerometer_landing >"$results/f$scale-tui.json"
 done
 
 "$python" - "$results" "$runs" "$bench_dir" "${scales[@]}" <<'EOF'
@@ -104,7 +134,7 @@ def timed(name):
 
 
 def size(path):
-    total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
+    total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs if "/.stedi" not in r)
     return f"{total / 1e6:,.0f} MB" if total >= 1e6 else f"{total / 1e3:,.0f} kB"
 
 
@@ -148,6 +178,40 @@ print("summary.timings), checks % = checks / (load + stages + checks);")
 print("loadavg = 1-minute load average before each run (min-max; 2 cores here means 2.0 is a full machine).")
 print(f"plain DuckDB: Python duckdb {', '.join(sorted(versions))}; its figures include the interpreter "
       f"({pw:.2f} s, {pm:,.0f} MB for `import duckdb` alone).")
+cache_rows = []
+for scale in scales:
+    if not os.path.exists(os.path.join(results, f"f{scale}-cold-1.time")):
+        continue
+    step = {k: [timed(f"f{scale}-{k}-{r}") for r in range(1, runs + 1)] for k in ("cold", "warm", "changed")}
+    reports = {k: [json.load(open(os.path.join(results, f"f{scale}-{k}-{r}.json"))) for r in range(1, runs + 1)]
+               for k in ("cold", "warm", "changed")}
+    nocache = median(x[0] for x in (timed(f"f{scale}-stedi-{r}") for r in range(1, runs + 1)))
+    cold, warm, changed = (median(x[0] for x in step[k]) for k in ("cold", "warm", "changed"))
+    mem = max(x[1] for k in step for x in step[k])
+    parsed = reports["changed"][0]["summary"]["cache"]
+    tui = json.load(open(os.path.join(results, f"f{scale}-tui.json")))
+    kb = median(int(open(os.path.join(results, f"f{scale}-cache-{r}.kb")).read()) for r in range(1, runs + 1))
+    same = all([(t["name"], t["rows"]) for t in r["tables"]] == [(t["name"], t["rows"]) for t in reports["cold"][0]["tables"]]
+               and [(c["id"], c["failing_rows"]) for c in r["checks"]] == [(c["id"], c["failing_rows"]) for c in reports["cold"][0]["checks"]]
+               for r in reports["warm"])
+    cache_rows.append((scale, f"{nocache:.2f}", f"{cold:.2f}", f"{warm:.2f}", f"{100 * warm / cold:.0f}%",
+                       f"{changed:.2f}", f"{100 * changed / cold:.0f}%",
+                       f"{parsed['files_parsed']}/{parsed['files_parsed'] + parsed['files_reused']}",
+                       f"{parsed['checks_run']}/{parsed['checks_run'] + parsed['checks_reused']}",
+                       f"{kb / 1024:,.0f}", f"{mem:,.0f}", f"{tui['start_to_first_frame_s']:.2f}",
+                       "yes" if same else "NO"))
+if cache_rows:
+    header = ("F", "no cache s", "cold s", "warm s", "warm/cold", "1 changed s", "changed/cold", "files parsed",
+              "checks rerun", "cache MB", "peak MB", "TUI 1st frame s", "same results")
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *cache_rows)]
+    print("\nwarm start (stedi-tui --check --format json with its default cache, DATA/.stedi/):")
+    for line in [header, ["-" * w for w in widths], *cache_rows]:
+        print("  ".join(str(x).rjust(w) for x, w in zip(line, widths)))
+    print("cold = cache cleared (the run parses everything and writes the cache); warm = nothing changed;")
+    print("1 changed = one accelerometer file got one more line; files parsed / checks rerun are of that run;")
+    print("TUI 1st frame = examples/tui_latency, start (engine open) to first frame on the warm cache;")
+    print("same results = every warm run's table rows and failing rows equal the cold run's.")
+
 if mismatches:
     print("\nWARNING: the two sides disagree (table rows or failing rows):", *mismatches, sep="\n  ")
 else:

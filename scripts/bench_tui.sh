@@ -15,4 +15,9 @@ if [ ! -d "$dir/accelerometer" ]; then
   "$bin" generate --scale "$scale" --seed 1 --out "$dir" >/dev/null
 fi
 du -sh "$dir" >&2
+# Cold (no cache), then twice with the cache: the first of those builds it, the second is the
+# warm start a person reopening the TUI gets.
+STEDI_TUI_CACHE=off "$CARGO_TARGET_DIR/release/examples/tui_latency" "$dir" accelerometer_landing
+"$bin" cache clear --data "$dir" >/dev/null 2>&1 || true
+"$CARGO_TARGET_DIR/release/examples/tui_latency" "$dir" accelerometer_landing
 "$CARGO_TARGET_DIR/release/examples/tui_latency" "$dir" accelerometer_landing

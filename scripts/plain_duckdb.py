@@ -13,7 +13,8 @@ scripts/bench.sh. It reads the same queries/ folder, so it always runs the same 
   3. stages: CREATE TABLE name AS <queries/{trusted,curated}/name.sql>, in the engine's order
      (dependencies first, then trusted before curated, then file order);
   4. checks (unless --no-checks): every queries/checks/*.sql, `for_each: tables` ones once per table
-     (landing, then stages in run order), `for_each: landing` once per landing table, a listed
+     (landing, then stages in run order; `{columns}` filled in as the engine does), `for_each:
+     landing` once per landing table, a listed
      `for_each` once per table listed, `for_each: expected` ones skipped (no --expect):
      SELECT count(*) FROM (<check>) and, when it finds rows, the first 5 of them.
 
@@ -122,6 +123,16 @@ def create_check_views(con, tables):
     )
 
 
+def fill(con, sql, table):
+    """A generic check for one table: {table}, and {columns} as the engine spells it (checks.rs)."""
+    columns = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = current_schema() AND table_name = ? AND NOT internal ORDER BY column_index",
+        [table]).fetchall()]
+    listed = ", ".join("`%s`" % c.replace("`", "``") for c in columns)
+    return sql.replace("{table}", table).replace("{columns}", listed)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data")
@@ -197,14 +208,14 @@ def main():
             if for_each is None:
                 instances = [(fields["id"], sql)]
             elif for_each == "tables":
-                instances = [(fields["id"].replace("{table}", t), sql.replace("{table}", t)) for t in tables]
+                instances = [(fields["id"].replace("{table}", t), fill(con, sql, t)) for t in tables]
             elif for_each == "landing":
-                instances = [(fields["id"].replace("{table}", t), sql.replace("{table}", t)) for t in landing]
+                instances = [(fields["id"].replace("{table}", t), fill(con, sql, t)) for t in landing]
             elif for_each == "expected":
                 instances = []
             else:
                 listed = [t.strip() for t in for_each.split(",") if t.strip()]
-                instances = [(fields["id"].replace("{table}", t), sql.replace("{table}", t)) for t in listed]
+                instances = [(fields["id"].replace("{table}", t), fill(con, sql, t)) for t in listed]
             for check_id, check_sql in instances:
                 check_started = time.perf_counter()
                 failing = con.execute(f"SELECT count(*) FROM ({check_sql}) AS q").fetchone()[0]

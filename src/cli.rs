@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::engine::emit::{emit_glue, EmitOptions};
 use crate::engine::cache::{self, CacheChoice};
+use crate::engine::emit::{emit_glue, EmitOptions};
 use crate::engine::erasure;
 use crate::engine::export::{self, ExportError, ExportOptions};
 use crate::engine::generate::{generate, GenerateOptions, Injections};

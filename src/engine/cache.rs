@@ -109,7 +109,8 @@ fn resolve_dir(data_dir: &Path, choice: &CacheChoice, notices: &mut Vec<String>)
     match choice {
         CacheChoice::Off => Ok(None),
         CacheChoice::Dir(dir) => {
-            make_private_dir(dir).map_err(|e| EngineError::input(dir, format!("cannot create the cache folder: {e}")))?;
+            make_private_dir(dir)
+                .map_err(|e| EngineError::input(dir, format!("cannot create the cache folder: {e}")))?;
             Ok(Some(dir.clone()))
         }
         CacheChoice::Auto => {
@@ -127,7 +128,10 @@ fn resolve_dir(data_dir: &Path, choice: &CacheChoice, notices: &mut Vec<String>)
             match make_private_dir(&user) {
                 Ok(()) => Ok(Some(user)),
                 Err(e) => {
-                    notices.push(format!("{}: cannot create the cache folder ({e}); running without a cache", user.display()));
+                    notices.push(format!(
+                        "{}: cannot create the cache folder ({e}); running without a cache",
+                        user.display()
+                    ));
                     Ok(None)
                 }
             }
@@ -163,17 +167,11 @@ pub fn restrict_permissions(file: &Path) {
     }
 }
 
-/// This build of stedi-tui: the version plus the executable's size and time, so a rebuilt binary
-/// (whose loading or SQL handling may differ) never trusts a cache an older one wrote.
+/// This build of stedi-tui: the version and a fingerprint of the source it was built from (see
+/// build.rs), so a rebuilt binary (whose loading or SQL handling may differ) never trusts a cache
+/// an older one wrote.
 fn build_id() -> String {
-    let exe = std::env::current_exe().ok().and_then(|p| fs::metadata(p).ok());
-    let stamp = exe
-        .map(|m| {
-            let modified = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-            format!("{}-{}", m.len(), modified.map_or(0, |d| d.as_nanos()))
-        })
-        .unwrap_or_default();
-    format!("{} ({stamp})", env!("CARGO_PKG_VERSION"))
+    format!("{} (source {})", env!("CARGO_PKG_VERSION"), env!("STEDI_SOURCE_HASH"))
 }
 
 fn duckdb_version(conn: &Connection) -> Result<String> {
@@ -222,7 +220,8 @@ pub fn open(data_dir: &Path, choice: &CacheChoice) -> Result<(Connection, CacheS
     let conn = match conn {
         Some(conn) => conn,
         None => {
-            remove_database(&file).map_err(|e| EngineError::input(&file, format!("cannot remove the old cache: {e}")))?;
+            remove_database(&file)
+                .map_err(|e| EngineError::input(&file, format!("cannot remove the old cache: {e}")))?;
             let conn = Connection::open(&file)
                 .map_err(|e| EngineError::input(&file, format!("cannot create the cache: {e}")))?;
             init(&conn)?;
@@ -278,9 +277,12 @@ fn init(conn: &Connection) -> Result<()> {
     ))?;
     conn.execute_batch(&format!("DELETE FROM {SCHEMA}.meta"))?;
     let mut insert = conn.prepare(&format!("INSERT INTO {SCHEMA}.meta VALUES (?, ?)"))?;
-    for (key, value) in
-        [("format", FORMAT.to_string()), ("build", build_id()), ("duckdb", duckdb_version(conn)?), ("state", "clean".into())]
-    {
+    for (key, value) in [
+        ("format", FORMAT.to_string()),
+        ("build", build_id()),
+        ("duckdb", duckdb_version(conn)?),
+        ("state", "clean".into()),
+    ] {
         insert.execute([key, value.as_str()])?;
     }
     Ok(())
@@ -456,7 +458,8 @@ pub fn literal_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 /// files and rows per landing table, stages and checks built. Counts only, never rows.
 pub fn describe(file: &Path) -> Result<String> {
     let size: u64 = database_files(file).iter().filter_map(|f| fs::metadata(f).ok()).map(|m| m.len()).sum();
-    let mut out = format!("cache      {}\nsize       {} bytes\n", file.display(), super::super::report::thousands(size));
+    let mut out =
+        format!("cache      {}\nsize       {} bytes\n", file.display(), super::super::report::thousands(size));
     let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
     let conn = match Connection::open_with_flags(file, config) {
         Ok(conn) => conn,

@@ -88,7 +88,10 @@ fn instantiate<'a>(def: &'a CheckDef, targets: &Targets) -> Vec<CheckInstance<'a
     let fill = |table: &str| CheckInstance {
         def,
         id: def.id.replace("{table}", table),
-        sql: def.sql.replace("{table}", table).replace("{columns}", targets.columns.get(table).map_or("", String::as_str)),
+        sql: def
+            .sql
+            .replace("{table}", table)
+            .replace("{columns}", targets.columns.get(table).map_or("", String::as_str)),
         description: def.description.replace("{table}", table),
     };
     match &def.for_each {

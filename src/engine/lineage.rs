@@ -110,7 +110,8 @@ mod tests {
     fn views_reading_views_get_their_inputs_fingerprints() {
         let mut lineage = Lineage::new("g".into());
         lineage.set("t", "1".into());
-        let views = vec![("v2".to_string(), "SELECT * FROM v1".to_string()), ("v1".to_string(), "SELECT * FROM t".to_string())];
+        let views =
+            vec![("v2".to_string(), "SELECT * FROM v1".to_string()), ("v1".to_string(), "SELECT * FROM t".to_string())];
         lineage.set_views(&views);
         let v2 = lineage.get("v2").unwrap().to_string();
         lineage.set("t", "2".into());

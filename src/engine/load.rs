@@ -175,7 +175,9 @@ fn cached_columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
          ORDER BY column_index",
     )?;
     let columns = stmt
-        .query_map([cache::SCHEMA, table], |r| Ok(Column { name: r.get(0)?, data_type: r.get(1)?, nullable: r.get(2)? }))?
+        .query_map([cache::SCHEMA, table], |r| {
+            Ok(Column { name: r.get(0)?, data_type: r.get(1)?, nullable: r.get(2)? })
+        })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(columns)
 }
@@ -204,7 +206,8 @@ struct Entry {
 fn stat(path: &Path, data_dir: &Path) -> Result<Found> {
     let meta = fs::metadata(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
     let text = path.to_str().ok_or_else(|| EngineError::input(path, "file name is not valid UTF-8"))?;
-    let rel = path.strip_prefix(data_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| text.to_string());
+    let rel =
+        path.strip_prefix(data_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| text.to_string());
     #[cfg(unix)]
     let (mtime_ns, ctime_ns) = {
         use std::os::unix::fs::MetadataExt;
@@ -258,15 +261,18 @@ fn hash_file(path: &Path) -> Result<String> {
 /// DuckDB's typed reader by batches of [`BATCH_BYTES`] (the fast path); a batch it refuses is
 /// loaded again file by file, and a file it refuses then, or every file of a table whose DDL says
 /// `-- validate: every record`, is validated record by record instead, so a bad record becomes a
-/// reject, not a failed run. `main.<table>` and `main.<table>_rejected` are views of the cache.
+/// reject, not a failed run. `main.<table>` and `main.<table>_rejected` are views of the cache
+/// ([`Loaded::views`]).
+/// `hash_contents`: record each new file's SHA-256 (for a cache file; an in-memory run skips it).
 /// `on_file(path, index, total)` is called before each batch (with its first file) and before
 /// each file loaded on its own; total counts the files to parse.
 pub fn load_landing_table(
     conn: &Connection,
     table: &LandingTable,
     data_dir: &Path,
+    hash_contents: bool,
     mut on_file: impl FnMut(&Path, usize, usize),
-) -> Result<(Vec<Column>, Vec<SourceFile>)> {
+) -> Result<Loaded> {
     let columns = prepare_store(conn, table)?;
     let files = find_landing_files(&landing_dir(data_dir, &table.dataset))?;
     let read_at = now_ns();
@@ -348,20 +354,34 @@ pub fn load_landing_table(
     for (file_id, index) in restat {
         let f = &found[index];
         conn.execute(
-            &format!("UPDATE {}.files SET mtime_ns = ?, ctime_ns = ?, recorded_ns = ? WHERE file_id = ?", cache::SCHEMA),
+            &format!(
+                "UPDATE {}.files SET mtime_ns = ?, ctime_ns = ?, recorded_ns = ? WHERE file_id = ?",
+                cache::SCHEMA
+            ),
             duckdb::params![f.mtime_ns, f.ctime_ns, read_at, file_id],
         )?;
     }
     if !to_load.is_empty() {
         let next: u32 =
-            conn.query_row(&format!("SELECT coalesce(max(file_id) + 1, 0) FROM {}.files", cache::SCHEMA), [], |r| r.get(0))?;
+            conn.query_row(&format!("SELECT coalesce(max(file_id) + 1, 0) FROM {}.files", cache::SCHEMA), [], |r| {
+                r.get(0)
+            })?;
         for (k, &index) in to_load.iter().enumerate() {
             sources[index].file_id = next + k as u32;
         }
         let mut loading: Vec<SourceFile> = to_load.iter().map(|&i| sources[i].clone()).collect();
-        // The content hashes of new files, on another thread while DuckDB parses.
-        let unhashed: Vec<(usize, PathBuf)> =
-            to_load.iter().filter(|i| !hashes.contains_key(i)).map(|&i| (i, sources[i].path.clone())).collect();
+        // The content hashes of new files, on another thread while DuckDB parses; without a cache
+        // file nothing outlives the run, so a file is named by its path, size and times instead.
+        let unhashed: Vec<(usize, PathBuf)> = if hash_contents {
+            to_load.iter().filter(|i| !hashes.contains_key(i)).map(|&i| (i, sources[i].path.clone())).collect()
+        } else {
+            for &i in &to_load {
+                let f = &found[i];
+                let (size, mtime, ctime) = (f.size.to_string(), f.mtime_ns.to_string(), f.ctime_ns.to_string());
+                hashes.insert(i, cache::fingerprint(["stat", f.rel.as_str(), &size, &mtime, &ctime]));
+            }
+            Vec::new()
+        };
         let hashed = std::thread::scope(|scope| {
             let hasher = scope.spawn(move || {
                 unhashed.into_iter().map(|(i, p)| hash_file(&p).map(|h| (i, h))).collect::<Result<Vec<_>>>()
@@ -375,10 +395,8 @@ pub fn load_landing_table(
             loaded.and(hashed)
         })?;
         hashes.extend(hashed);
-        let mut insert = conn.prepare(&format!(
-            "INSERT INTO {}.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            cache::SCHEMA
-        ))?;
+        let mut insert =
+            conn.prepare(&format!("INSERT INTO {}.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cache::SCHEMA))?;
         for (source, &index) in loading.into_iter().zip(&to_load) {
             let f = &found[index];
             insert.execute(duckdb::params![
@@ -410,7 +428,7 @@ pub fn load_landing_table(
         )?;
     }
     let names: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
-    conn.execute_batch(&format!(
+    let views = format!(
         "CREATE OR REPLACE VIEW main.{view} AS SELECT {cols} FROM {store};
          CREATE OR REPLACE VIEW main.{rejected} AS
              SELECT f.path AS source_file, r.line, r.raw_record, r.reason
@@ -420,8 +438,16 @@ pub fn load_landing_table(
         cols = names.join(", "),
         rejected = quote_ident(&rejected_table(&table.name)),
         schema = cache::SCHEMA,
-    ))?;
-    Ok((columns, sources))
+    );
+    Ok(Loaded { columns, sources, views })
+}
+
+/// A landing table brought up to date: its columns, its files, and the DDL of its views in `main`
+/// (run by the caller with the other views, in one transaction: one commit, not one per view).
+pub struct Loaded {
+    pub columns: Vec<Column>,
+    pub sources: Vec<SourceFile>,
+    pub views: String,
 }
 
 /// Load `sources` (each with its new file id) by batches, then count each file's rows by its id.
@@ -446,10 +472,10 @@ fn load_batches(
         let started = Instant::now();
         // An empty file holds no records; DuckDB would reject it as malformed JSON.
         let batch: Vec<&SourceFile> = sources[start..end].iter().filter(|s| s.bytes > 0).collect();
-        let list: Vec<String> =
-            batch.iter().map(|s| quote_literal(s.path.to_str().expect("checked UTF-8"))).collect();
+        let list: Vec<String> = batch.iter().map(|s| quote_literal(s.path.to_str().expect("checked UTF-8"))).collect();
         // DuckDB's `file_index` is the position in this call's list; turn it into the file's id.
-        let cases: Vec<String> = batch.iter().enumerate().map(|(k, s)| format!("WHEN {k} THEN {}", s.file_id)).collect();
+        let cases: Vec<String> =
+            batch.iter().enumerate().map(|(k, s)| format!("WHEN {k} THEN {}", s.file_id)).collect();
         let insert = format!(
             "{} SELECT *, CASE file_index {} END FROM read_json([{}], format = 'auto', columns = {})",
             insert_into(&table.name, columns),
@@ -514,7 +540,8 @@ fn load_all_validated(
             let started = Instant::now();
             let validated = validated.map_err(|e| EngineError::input(&source.path, format!("cannot read: {e}")))?;
             // An empty file holds no records (and the validator finds none).
-            (source.rows, source.rejected) = load_records(conn, table, columns, &source.path, source.file_id, validated)?;
+            (source.rows, source.rejected) =
+                load_records(conn, table, columns, &source.path, source.file_id, validated)?;
             source.elapsed = validating + started.elapsed();
         }
     }

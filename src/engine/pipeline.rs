@@ -14,11 +14,21 @@ impl Engine {
     /// Create or update every landing table, then the reference views over them.
     pub fn load(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<()> {
         let started = Instant::now();
+        let mut views = String::new();
         for table in self.catalog.landing.clone() {
             let table_started = Instant::now();
-            let (_, sources) = load_landing_table(&self.conn, &table, &self.options.data_dir, |path, index, total| {
-                progress(Progress::LoadingFile { table: table.name.clone(), path: path.to_path_buf(), index, total })
-            })?;
+            let hash_contents = self.cache.file.is_some();
+            let loaded =
+                load_landing_table(&self.conn, &table, &self.options.data_dir, hash_contents, |path, index, total| {
+                    progress(Progress::LoadingFile {
+                        table: table.name.clone(),
+                        path: path.to_path_buf(),
+                        index,
+                        total,
+                    })
+                })?;
+            views += &loaded.views;
+            let sources = loaded.sources;
             // The table is its DDL and its files' contents, whatever their names or order.
             let mut contents: Vec<&str> = sources.iter().map(|s| s.sha256.as_str()).collect();
             contents.sort_unstable();
@@ -40,19 +50,31 @@ impl Engine {
                 sources,
             });
         }
-        // The customers `stedi-tui forget` erased, before the views and stages that filter on them.
-        let erased = super::erasure::create_erased_table(&self.conn, &self.options.data_dir)?;
+        // The landing views, the customers `stedi-tui forget` erased, and the reference views over
+        // them, in one transaction: on a warm start these statements are most of the work, and
+        // each commit to the cache file is a sync to disk.
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        let made = self.make_views(&views);
+        self.conn.execute_batch(if made.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+        let erased = made?;
         self.lineage.set("erased_customers", cache::fingerprint(erased.iter().map(String::as_str)));
-        for view in &self.catalog.references {
-            self.conn
-                .execute_batch(&format!("CREATE OR REPLACE VIEW {} AS {}", quote_ident(&view.name), view.sql))
-                .map_err(|e| EngineError::sql(&view.path, e.to_string()))?;
-        }
         let views: Vec<(String, String)> =
             self.catalog.references.iter().map(|v| (v.name.clone(), v.sql.clone())).collect();
         self.lineage.set_views(&views);
         self.timings.load = started.elapsed();
         Ok(())
+    }
+
+    /// The landing views, `erased_customers` and the reference views; returns the erased emails.
+    fn make_views(&self, landing_views: &str) -> Result<Vec<String>> {
+        self.conn.execute_batch(landing_views)?;
+        let erased = super::erasure::create_erased_table(&self.conn, &self.options.data_dir)?;
+        for view in &self.catalog.references {
+            self.conn
+                .execute_batch(&format!("CREATE OR REPLACE VIEW {} AS {}", quote_ident(&view.name), view.sql))
+                .map_err(|e| EngineError::sql(&view.path, e.to_string()))?;
+        }
+        Ok(erased)
     }
 
     /// Materialise every stage as a table, in the catalog's dependency order (or reuse the cached

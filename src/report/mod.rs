@@ -6,7 +6,9 @@ mod text;
 
 use std::path::PathBuf;
 
-use crate::engine::{serialize_seconds, CheckOutcome, Engine, Mode, Result, RowSet, Severity, Timings, Zone};
+use crate::engine::{
+    serialize_seconds, CacheStats, CheckOutcome, Engine, Mode, Result, RowSet, Severity, Timings, Zone,
+};
 
 pub use junit::render_junit;
 pub use modes::{render_diff_text, render_forget_text};
@@ -37,6 +39,8 @@ pub struct CheckLine {
     pub file: PathBuf,
     #[serde(serialize_with = "serialize_seconds")]
     pub seconds: std::time::Duration,
+    /// Taken from the cache: the same SQL over the same inputs found these rows before.
+    pub reused: bool,
     /// Up to [`SAMPLE_ROWS`] failing rows, personal fields masked unless `--show-pii`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
@@ -60,6 +64,8 @@ pub struct Summary {
     pub pii_shown: bool,
     pub exit_code: i32,
     pub timings: Timings,
+    /// What the run took from the warm-start cache, and its notices (also on stderr).
+    pub cache: CacheStats,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -106,6 +112,7 @@ impl Report {
                 description: o.description.clone(),
                 file: o.file.clone(),
                 seconds: o.elapsed,
+                reused: o.reused,
                 sample,
             });
         }
@@ -121,6 +128,7 @@ impl Report {
             strict,
             pii_shown: show_pii,
             timings: engine.timings,
+            cache: engine.cache.clone(),
         };
         Ok(Report {
             tool: "stedi-tui",

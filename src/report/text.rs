@@ -90,5 +90,24 @@ pub fn render_text(report: &Report) -> String {
         s.timings.stages.as_secs_f64(),
         s.timings.checks.as_secs_f64()
     );
+    let c = &s.cache;
+    match &c.file {
+        Some(file) => {
+            let _ = writeln!(
+                out,
+                "cache: {} files parsed, {} reused; {} stages built, {} reused; {} checks run, {} reused ({})",
+                c.files_parsed,
+                c.files_reused,
+                c.stages_built,
+                c.stages_reused,
+                c.checks_run,
+                c.checks_reused,
+                file.display()
+            );
+        }
+        None => {
+            let _ = writeln!(out, "cache: none (every file parsed)");
+        }
+    }
     out
 }

@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub flows: Vec<StageFlow>,
     pub checks: Vec<CheckOutcome>,
     pub timings: Timings,
+    /// What the run took from the warm-start cache, and its notices.
+    pub cache: crate::engine::CacheStats,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +146,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
         flows,
         checks: outcomes.clone(),
         timings: engine.timings,
+        cache: engine.cache.clone(),
     });
     match snapshot {
         Ok(s) => {

@@ -76,6 +76,9 @@ impl App {
             Response::Ready(handle) => self.interrupt = Some(handle),
             Response::Progress(p) => self.progress = Some(describe(&p)),
             Response::Loaded(snapshot) => {
+                if !snapshot.cache.notices.is_empty() {
+                    self.message = Some(format!("cache: {}", snapshot.cache.notices.join(" · ")));
+                }
                 self.snapshot = Some(*snapshot);
                 self.progress = None;
             }

@@ -76,6 +76,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             ),
             Style::new().fg(Color::DarkGray),
         ),
+        Span::styled(cache_note(&snapshot.cache), Style::new().fg(Color::DarkGray)),
     ]));
     let block = Block::bordered().title(" pipeline: landing → trusted → curated ");
     frame.render_widget(Paragraph::new(lines).block(block), list_area);
@@ -130,4 +131,18 @@ fn flow_line(app: &App, name: &str) -> Line<'static> {
             Line::styled(format!("      ⋈ joins {}", reads.join(" × ")), dim)
         }
     }
+}
+
+/// How much of the run came from the warm-start cache (nothing without one).
+fn cache_note(cache: &crate::engine::CacheStats) -> String {
+    if cache.file.is_none() {
+        return String::new();
+    }
+    let files = cache.files_parsed + cache.files_reused;
+    format!(
+        " · cache: {}/{files} files, {}/{} checks reused",
+        cache.files_reused,
+        cache.checks_reused,
+        cache.checks_reused + cache.checks_run
+    )
 }
