@@ -78,6 +78,19 @@ fn writable_dir(dir: &Path) -> bool {
     fs::metadata(dir).map(|m| m.is_dir() && !m.permissions().readonly()).unwrap_or(false)
 }
 
+/// Whether users other than the owner may enter `dir` (group or other execute bit).
+fn open_to_others(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(dir).map(|m| m.permissions().mode() & 0o011 != 0).unwrap_or(false)
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 /// Make `dir` (owner-only when it is created here) or say why not.
 fn make_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
@@ -111,6 +124,12 @@ fn resolve_dir(data_dir: &Path, choice: &CacheChoice, notices: &mut Vec<String>)
         CacheChoice::Dir(dir) => {
             make_private_dir(dir)
                 .map_err(|e| EngineError::input(dir, format!("cannot create the cache folder: {e}")))?;
+            if open_to_others(dir) {
+                notices.push(format!(
+                    "{}: other users can open this folder, and the cache holds personal data (chmod 700 it)",
+                    dir.display()
+                ));
+            }
             Ok(Some(dir.clone()))
         }
         CacheChoice::Auto => {

@@ -195,6 +195,7 @@ impl Engine {
         }
         cache::record_all(&self.conn, "check", &records)?;
         self.drop_unused_results(&outcomes, &schema)?;
+        self.secure_cache();
         self.timings.checks = started.elapsed();
         Ok(outcomes)
     }

@@ -74,6 +74,7 @@ impl Engine {
             });
         }
         super::cache::record_all(self.connection(), "flow", &records)?;
+        self.secure_cache();
         Ok(flows)
     }
 }

@@ -183,6 +183,15 @@ impl Engine {
         })
     }
 
+    /// Owner-only permissions on the cache's files again, after a phase that wrote to it: DuckDB
+    /// creates its write-ahead log anew (0644) when it starts writing after a checkpoint. The cache
+    /// folder (0700 when stedi-tui made it) is what keeps others out meanwhile.
+    fn secure_cache(&self) {
+        if let Some(file) = &self.cache.file {
+            cache::restrict_permissions(file);
+        }
+    }
+
     pub fn connection(&self) -> &Connection {
         &self.conn
     }

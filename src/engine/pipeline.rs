@@ -35,7 +35,13 @@ impl Engine {
             let mut parts = vec![table.ddl.as_str(), if table.validate_all { "validate" } else { "" }];
             parts.extend(contents);
             let fp = cache::fingerprint(parts);
-            self.lineage.set(&rejected_table(&table.name), fp.clone());
+            // The rejects also name their files (source_file): a renamed file, or the data folder
+            // spelled another way, changes them though no row does.
+            let mut named: Vec<String> =
+                sources.iter().map(|s| format!("{}\0{}", s.path.display(), s.sha256)).collect();
+            named.sort_unstable();
+            let rejects = cache::fingerprint(std::iter::once(fp.as_str()).chain(named.iter().map(String::as_str)));
+            self.lineage.set(&rejected_table(&table.name), rejects);
             self.lineage.set(&table.name, fp);
             self.cache.files_parsed += sources.iter().filter(|s| !s.reused).count();
             self.cache.files_reused += sources.iter().filter(|s| s.reused).count();
@@ -61,6 +67,7 @@ impl Engine {
         let views: Vec<(String, String)> =
             self.catalog.references.iter().map(|v| (v.name.clone(), v.sql.clone())).collect();
         self.lineage.set_views(&views);
+        self.secure_cache();
         self.timings.load = started.elapsed();
         Ok(())
     }
@@ -132,6 +139,7 @@ impl Engine {
         }
         let everything = self.lineage.of_everything();
         self.lineage.set(super::dialect::ZONE_COLUMNS, everything);
+        self.secure_cache();
         self.timings.stages = started.elapsed();
         Ok(())
     }
