@@ -251,9 +251,20 @@ fn sql_prompt_runs_queries_keeps_history_and_shows_errors() {
     key(&mut app, KeyCode::Enter);
     assert!(app.message.as_deref().unwrap_or("").contains("syntax error"), "{:?}", app.message);
     assert_eq!(app.view, View::Table, "a failed query returns to the previous view");
+    // One query at a time: a second statement (here one that would empty a table the cache reuses)
+    // is refused before anything runs.
     key(&mut app, KeyCode::Char(':'));
-    key(&mut app, KeyCode::Up);
-    key(&mut app, KeyCode::Up);
+    keys(&mut app, "SELECT 1; DELETE FROM customer_trusted");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.message.as_deref().unwrap_or("").contains("one query at a time"), "{:?}", app.message);
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "SELECT count(*) AS n FROM customer_trusted");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.preview.as_ref().unwrap().page.rows[0][0].as_deref(), Some(expected.to_string().as_str()));
+    key(&mut app, KeyCode::Char(':'));
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Up);
+    }
     assert_eq!(app.input.as_ref().unwrap().1, "SELECT count(*) AS n FROM customer_trusted");
     key(&mut app, KeyCode::Esc);
     assert!(app.input.is_none());

@@ -36,12 +36,21 @@ impl Engine {
         Ok(None)
     }
 
-    /// Kept and dropped counts for every stage, in run order.
-    /// The dropped counts (an EXCEPT ALL over whole tables: seconds at scale) are kept in the
-    /// cache, keyed by the fingerprints of the stage and its input, so a warm start skips them.
+    /// Kept and dropped counts for every stage, in run order (counting what the cache lacks).
     pub fn stage_flows(&self) -> Result<Vec<StageFlow>> {
+        let (mut flows, pending) = self.known_stage_flows()?;
+        let counted = count_dropped(self.connection(), &pending, self.cache.file.as_deref())?;
+        fill_dropped(&mut flows, &counted);
+        Ok(flows)
+    }
+
+    /// Kept and dropped counts for every stage, with the dropped counts the cache already has;
+    /// the others (an EXCEPT ALL over whole tables: seconds at scale) are left `None` and listed,
+    /// for [`count_dropped`] to count, e.g. off the UI's path. The cache keys them by the
+    /// fingerprints of the stage and its input, so a warm start has them all.
+    pub fn known_stage_flows(&self) -> Result<(Vec<StageFlow>, Vec<PendingDropped>)> {
         let built = super::cache::all_built(self.connection())?;
-        let mut records = Vec::new();
+        let mut pending = Vec::new();
         let mut flows = Vec::new();
         for stage in &self.catalog.stages {
             let input = self.stage_input(stage)?;
@@ -51,13 +60,12 @@ impl Engine {
             let dropped = match &dropped_sql {
                 Some(sql) => {
                     let key = format!("flow:{}", stage.name);
-                    let fp = self.lineage.of_sql("flow", sql);
+                    let fingerprint = self.lineage.of_sql("flow", sql);
                     match built.get(&key) {
-                        Some((built, rows, _)) if *built == fp => Some(*rows),
+                        Some((built, rows, _)) if *built == fingerprint => Some(*rows),
                         _ => {
-                            let rows = count_rows(self.connection(), sql)?;
-                            records.push((key, fp, rows, 0.0));
-                            Some(rows)
+                            pending.push(PendingDropped { stage: stage.name.clone(), sql: sql.clone(), key, fingerprint });
+                            None
                         }
                     }
                 }
@@ -73,8 +81,45 @@ impl Engine {
                 reason: stage.drops.clone(),
             });
         }
-        super::cache::record_all(self.connection(), "flow", &records)?;
-        self.secure_cache();
-        Ok(flows)
+        Ok((flows, pending))
+    }
+}
+
+/// A stage's dropped rows still to be counted (see [`Engine::known_stage_flows`]).
+#[derive(Debug, Clone)]
+pub struct PendingDropped {
+    pub stage: String,
+    sql: String,
+    key: String,
+    fingerprint: String,
+}
+
+/// Count the pending dropped rows on `conn` (the engine's connection or a clone of it, so a UI can
+/// count on another thread) and keep them in the cache. Returns (stage, dropped rows).
+pub fn count_dropped(
+    conn: &duckdb::Connection,
+    pending: &[PendingDropped],
+    cache_file: Option<&std::path::Path>,
+) -> Result<Vec<(String, u64)>> {
+    let mut counted = Vec::with_capacity(pending.len());
+    let mut records = Vec::with_capacity(pending.len());
+    for p in pending {
+        let rows = count_rows(conn, &p.sql)?;
+        counted.push((p.stage.clone(), rows));
+        records.push((p.key.clone(), p.fingerprint.clone(), rows, 0.0));
+    }
+    super::cache::record_all(conn, "flow", &records)?;
+    if let Some(file) = cache_file {
+        super::cache::restrict_permissions(file);
+    }
+    Ok(counted)
+}
+
+/// Put counted dropped rows into their stages' flows.
+pub fn fill_dropped(flows: &mut [StageFlow], counted: &[(String, u64)]) {
+    for (stage, rows) in counted {
+        if let Some(flow) = flows.iter_mut().find(|f| &f.stage == stage) {
+            flow.dropped = Some(*rows);
+        }
     }
 }

@@ -28,6 +28,8 @@ pub struct Snapshot {
     pub timings: Timings,
     /// What the run took from the warm-start cache, and its notices.
     pub cache: crate::engine::CacheStats,
+    /// Some stages' dropped rows are being counted on another thread ([`Response::Dropped`]).
+    pub counting_dropped: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +95,8 @@ pub enum Response {
     Exported { id: u64, message: String },
     Diffed { id: u64, diff: Box<crate::engine::diff::Diff> },
     Failed { id: u64, message: String },
+    /// Stages' dropped rows, counted after the first frame: (stage, rows), or why not.
+    Dropped(Result<Vec<(String, u64)>, String>),
 }
 
 pub struct Worker {
@@ -108,6 +112,24 @@ pub fn spawn(options: EngineOptions, checks: CheckOptions) -> Worker {
     let (resp_tx, resp_rx) = std::sync::mpsc::channel::<Response>();
     let handle = std::thread::spawn(move || serve(options, checks, req_rx, resp_tx));
     Worker { requests: req_tx, responses: resp_rx, handle }
+}
+
+/// What the SQL prompt and the filter run must be one query: DuckDB parses it (without running it)
+/// and anything else, e.g. `SELECT 1; DELETE FROM customer_trusted`, is refused: it could change
+/// tables the cache reuses. (duckdb-rs runs every statement but the last while preparing.)
+fn one_query(conn: &duckdb::Connection, sql: &str) -> crate::engine::Result<()> {
+    let parsed: String = conn.query_row("SELECT json_serialize_sql(?::VARCHAR)", [sql], |r| r.get(0))?;
+    let parsed: serde_json::Value = serde_json::from_str(&parsed).unwrap_or_default();
+    let refused = || crate::engine::EngineError::Duck("one query at a time, and only a query (SELECT)".to_string());
+    if parsed["error"] == serde_json::Value::Bool(true) {
+        let why = parsed["error_message"].as_str().unwrap_or("not a query");
+        // DuckDB serialises only SELECTs: anything else is refused as such, a typo as DuckDB says.
+        return Err(if why.starts_with("Only SELECT") { refused() } else { crate::engine::EngineError::Duck(why.to_string()) });
+    }
+    match parsed["statements"].as_array().map(Vec::len) {
+        Some(1) => Ok(()),
+        _ => Err(refused()),
+    }
 }
 
 /// Whether `name` is a table (temporary or of the main schema), which pages by rowid, rather than a view.
@@ -140,22 +162,37 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
             return;
         }
     };
-    let snapshot = engine.stage_flows().map(|flows| Snapshot {
+    // The dropped-row counts the cache lacks (an EXCEPT ALL over whole tables each) are counted
+    // on a second connection after the first frame, so the pipeline shows at once and the worker
+    // keeps serving pages meanwhile.
+    let known = engine.known_stage_flows().and_then(|(flows, pending)| {
+        let conn = if pending.is_empty() { None } else { Some(engine.connection().try_clone()?) };
+        Ok((flows, pending, conn))
+    });
+    let (flows, pending, counting_conn) = match known {
+        Ok(known) => known,
+        Err(e) => {
+            let _ = out.send(Response::LoadFailed(e.to_string()));
+            return;
+        }
+    };
+    let snapshot = Snapshot {
         catalog: engine.catalog.clone(),
         tables: engine.tables.clone(),
         flows,
         checks: outcomes.clone(),
         timings: engine.timings,
         cache: engine.cache.clone(),
-    });
-    match snapshot {
-        Ok(s) => {
-            let _ = out.send(Response::Loaded(Box::new(s)));
-        }
-        Err(e) => {
-            let _ = out.send(Response::LoadFailed(e.to_string()));
-            return;
-        }
+        counting_dropped: counting_conn.is_some(),
+    };
+    let _ = out.send(Response::Loaded(Box::new(snapshot)));
+    if let Some(conn) = counting_conn {
+        let out = out.clone();
+        let cache_file = engine.cache.file.clone();
+        std::thread::spawn(move || {
+            let counted = crate::engine::flow::count_dropped(&conn, &pending, cache_file.as_deref());
+            let _ = out.send(Response::Dropped(counted.map_err(|e| e.to_string())));
+        });
     }
     let mut prepared = 0u64;
     while let Ok(request) = requests.recv() {
@@ -209,8 +246,7 @@ fn handle(
                 None => {
                     *prepared += 1;
                     let name = format!("preview_{}", *prepared);
-                    // One statement (execute, not execute_batch): a query typed at the SQL prompt
-                    // cannot smuggle in a second one that changes the cached tables.
+                    one_query(conn, &sql)?;
                     conn.execute(&format!("CREATE OR REPLACE TEMP TABLE {} AS {sql}", quote_ident(&name)), [])?;
                     if *prepared > 1 {
                         let old = format!("preview_{}", *prepared - 1);

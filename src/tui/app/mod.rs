@@ -38,6 +38,8 @@ pub enum InputKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
+    /// The stages' dropped rows, counted after the first frame (no request id: [`COUNTING_DROPPED`]).
+    Dropped,
     Diff,
     Export,
     Prepare,
@@ -45,6 +47,9 @@ enum Pending {
     Profile,
     Search,
 }
+
+/// The pending-work key of the dropped-row count the worker starts by itself after loading.
+const COUNTING_DROPPED: u64 = u64::MAX;
 
 pub struct App {
     pub view: View,

@@ -2,7 +2,7 @@
 //! makes an older answer stale, and responses are applied here.
 use std::time::Instant;
 
-use super::{App, Pending};
+use super::{App, Pending, COUNTING_DROPPED};
 use crate::engine::Progress;
 use crate::tui::worker::{Request, Response};
 
@@ -76,11 +76,25 @@ impl App {
             Response::Ready(handle) => self.interrupt = Some(handle),
             Response::Progress(p) => self.progress = Some(describe(&p)),
             Response::Loaded(snapshot) => {
+                if snapshot.counting_dropped {
+                    self.pending.insert(COUNTING_DROPPED, Pending::Dropped);
+                }
                 if !snapshot.cache.notices.is_empty() {
                     self.message = Some(format!("cache: {}", snapshot.cache.notices.join(" · ")));
                 }
                 self.snapshot = Some(*snapshot);
                 self.progress = None;
+            }
+            Response::Dropped(counted) => {
+                self.pending.remove(&COUNTING_DROPPED);
+                match (counted, &mut self.snapshot) {
+                    (Ok(counted), Some(snapshot)) => {
+                        crate::engine::flow::fill_dropped(&mut snapshot.flows, &counted);
+                        snapshot.counting_dropped = false;
+                    }
+                    (Err(message), _) => self.message = Some(format!("counting dropped rows: {message}")),
+                    _ => {}
+                }
             }
             Response::LoadFailed(message) => {
                 self.load_error = Some(message);

@@ -118,6 +118,10 @@ fn flow_line(app: &App, name: &str) -> Line<'static> {
             ),
             Span::styled(flow.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default(), dim),
         ]),
+        (Some(input), None) if snapshot.counting_dropped => Line::from(vec![Span::styled(
+            format!("      ← {input}: kept {} · dropped: counting…", thousands(flow.kept)),
+            dim,
+        )]),
         _ => {
             let reads: Vec<String> = stage
                 .map(|s| {

@@ -45,6 +45,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, index: usize) {
                     spans.push(Span::raw(format!(": {reason}")));
                 }
             }
+            (Some(input_rows), None) if flow.input.is_some() => {
+                spans.push(Span::raw(format!(" of {} · dropped: counting…", thousands(input_rows))));
+            }
             _ => spans.push(Span::raw(" rows (a join: no single input to drop from)")),
         }
         spans.push(Span::styled(format!(" · {time:.3}s"), label));
