@@ -8,7 +8,9 @@ FROM (
            row_number() OVER (
                PARTITION BY serialNumber
                ORDER BY lastUpdateDate DESC NULLS LAST,
-                        CASE WHEN shareWithResearchAsOfDate > 0 THEN 1 ELSE 0 END ASC
+                        CASE WHEN shareWithResearchAsOfDate > 0 THEN 1 ELSE 0 END ASC,
+                        shareWithResearchAsOfDate DESC NULLS LAST,
+                        email ASC
            ) AS recency
     FROM customer_landing
 ) AS latest
