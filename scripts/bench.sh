@@ -10,7 +10,9 @@
 #   BENCH_DIR   data and results (default /tmp/stedi-bench): DATA for scale F is $BENCH_DIR/f<F>,
 #               generated once (`stedi-tui generate --scale F --seed 1`) and reused
 #   RUNS        runs per side and scale, alternating sides; medians are reported (default 3)
-#   PYTHON      the Python with the duckdb package (default python3; pip-installs duckdb if missing)
+#   PYTHON      the Python with the duckdb package (default: a venv in $BENCH_DIR with the duckdb
+#               package of the DuckDB version stedi-tui bundles, when pip can install it; else python3,
+#               pip-installing duckdb if missing)
 #   QUERIES     the SQL folder both sides run (default queries)
 #   STEDI_ARGS  extra stedi-tui options, e.g. "--threads 2 --memory-limit 4GB"
 #   PLAIN_ARGS  extra plain_duckdb.py options, e.g. "--threads 2 --memory-limit 4GB"
@@ -19,10 +21,12 @@
 #               over 2 s), so other work on a shared machine disturbs fewer runs (default 120; 0: off)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every cache run below uses the default cache (DATA/.stedi), whatever the caller's shell chose.
+unset STEDI_TUI_CACHE
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stedi-tui/target}"
 bench_dir="${BENCH_DIR:-/tmp/stedi-bench}"
 runs="${RUNS:-3}"
-python="${PYTHON:-python3}"
+python="${PYTHON:-}"
 queries="${QUERIES:-queries}"
 read -r -a stedi_args <<<"${STEDI_ARGS:-}"
 read -r -a plain_args <<<"${PLAIN_ARGS:-}"
@@ -33,9 +37,50 @@ scales=("$@")
 
 cargo build --release --quiet
 cargo build --release --quiet --example tui_latency
+
+results="$bench_dir/results"
+mkdir -p "$results"
+rm -f "$results"/*.json "$results"/*.time "$results"/*.load "$results"/*.kb
+# Every run uses this build, even if the tree is rebuilt meanwhile.
+bin="$results/stedi-tui"
+cp "$CARGO_TARGET_DIR/release/stedi-tui" "$bin"
+tui_latency="$results/tui_latency"
+cp "$CARGO_TARGET_DIR/release/examples/tui_latency" "$tui_latency"
+
+# The DuckDB version stedi-tui bundles, as a cache it writes records it (`cache info`).
+probe="$bench_dir/duckdb-version-probe"
+rm -rf "$probe"
+bundled=""
+if "$bin" generate --customers 3 --seed 1 --out "$probe/data" >/dev/null 2>&1; then
+  "$bin" --check --quiet --data "$probe/data" --cache "$probe/cache" >/dev/null 2>&1 || true
+  bundled=$("$bin" cache info --data "$probe/data" --cache "$probe/cache" 2>/dev/null | awk '$1 == "duckdb" { print $2 }') || bundled=""
+fi
+rm -rf "$probe"
+bundled="${bundled#v}"
+echo "${bundled:-unknown}" >"$results/bundled-duckdb"
+# Plain DuckDB of the same version, in its own venv, when pip can install it (PYTHON overrides).
+if [ -z "$python" ]; then
+  python=python3
+  venv="$bench_dir/venv-duckdb-$bundled"
+  if [ -n "$bundled" ] && [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
+    python="$venv/bin/python"
+  elif [ -n "$bundled" ] &&
+    python3 -m pip download --quiet --no-deps --dest "$bench_dir/pip-duckdb-$bundled" "duckdb==$bundled" >/dev/null 2>&1; then
+    echo "installing duckdb $bundled (stedi-tui's DuckDB) into $venv" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --no-index --find-links "$bench_dir/pip-duckdb-$bundled" "duckdb==$bundled"
+    python="$venv/bin/python"
+  fi
+fi
 if ! "$python" -c 'import duckdb' 2>/dev/null; then
   echo "installing the duckdb Python package" >&2
   "$python" -m pip install --quiet duckdb
+fi
+plain_version=$("$python" -c 'import duckdb; print(duckdb.__version__)')
+if [ "$plain_version" != "$bundled" ]; then
+  echo "plain DuckDB is duckdb $plain_version ($python), not stedi-tui's DuckDB ${bundled:-(unknown)}:" \
+    "pip cannot install duckdb==${bundled:-?} here, or PYTHON chose another" >&2
 fi
 
 # Percent of CPU time the whole machine was busy over the last 2 s.
@@ -61,12 +106,6 @@ before_run() {
   echo "$(cut -d' ' -f1 /proc/loadavg) $busy" >"$1"
 }
 
-results="$bench_dir/results"
-mkdir -p "$results"
-rm -f "$results"/*.json "$results"/*.time "$results"/*.load
-# Every run uses this build, even if the tree is rebuilt meanwhile.
-bin="$results/stedi-tui"
-cp "$CARGO_TARGET_DIR/release/stedi-tui" "$bin"
 # The Python interpreter's own share of the plain side's figures.
 /usr/bin/time -f '%e %M %U %S' -o "$results/python.time" "$python" -c 'import duckdb; duckdb.connect()'
 
@@ -110,6 +149,12 @@ for scale in "${scales[@]}"; do
         "$bin" --check --format json --quiet --data "$data" --queries "$queries" "${stedi_args[@]}" \
         >"$results/f$scale-$step-$run.json" || [ $? -le 1 ]
       if [ "$step" = changed ]; then
+        # What a run without the cache finds on the same changed data (once: the change is the same
+        # every run), for "same results".
+        if [ "$run" = 1 ]; then
+          "$bin" --check --format json --quiet --no-cache --data "$data" --queries "$queries" "${stedi_args[@]}" \
+            >"$results/f$scale-changed-nocache.json" || [ $? -le 1 ]
+        fi
         mv "$results/changed.orig" "$changed"
       fi
     done
@@ -118,7 +163,7 @@ for scale in "${scales[@]}"; do
   # The TUI on the warm cache (rebuilt for the restored file first), start -> first frame.
   "$bin" --check --quiet --data "$data" --queries "$queries" >/dev/null || true
   before_run "$results/f$scale-tui.load"
-  "$CARGO_TARGET_DIR/release/examples/tui_latency" "$data" accelerometer_landing >"$results/f$scale-tui.json"
+  "$tui_latency" "$data" accelerometer_landing >"$results/f$scale-tui.json"
 done
 
 "$python" - "$results" "$runs" "$bench_dir" "${scales[@]}" <<'EOF'
@@ -176,8 +221,9 @@ print("times them itself (no process start, no report); cpu ratio = of user+sys 
 print("to other work on the machine than wall time); load/stages/checks = stedi-tui's split (JSON report")
 print("summary.timings), checks % = checks / (load + stages + checks);")
 print("loadavg = 1-minute load average before each run (min-max; 2 cores here means 2.0 is a full machine).")
-print(f"plain DuckDB: Python duckdb {', '.join(sorted(versions))}; its figures include the interpreter "
-      f"({pw:.2f} s, {pm:,.0f} MB for `import duckdb` alone).")
+bundled = open(os.path.join(results, "bundled-duckdb")).read().strip()
+print(f"plain DuckDB: Python duckdb {', '.join(sorted(versions))} (stedi-tui bundles DuckDB {bundled}); its figures "
+      f"include the interpreter ({pw:.2f} s, {pm:,.0f} MB for `import duckdb` alone).")
 cache_rows = []
 for scale in scales:
     if not os.path.exists(os.path.join(results, f"f{scale}-cold-1.time")):
@@ -191,9 +237,12 @@ for scale in scales:
     parsed = reports["changed"][0]["summary"]["cache"]
     tui = json.load(open(os.path.join(results, f"f{scale}-tui.json")))
     kb = median(int(open(os.path.join(results, f"f{scale}-cache-{r}.kb")).read()) for r in range(1, runs + 1))
-    same = all([(t["name"], t["rows"]) for t in r["tables"]] == [(t["name"], t["rows"]) for t in reports["cold"][0]["tables"]]
-               and [(c["id"], c["failing_rows"]) for c in r["checks"]] == [(c["id"], c["failing_rows"]) for c in reports["cold"][0]["checks"]]
-               for r in reports["warm"])
+    def counts(report):
+        return ([(t["name"], t["rows"]) for t in report["tables"]],
+                [(c["id"], c["failing_rows"]) for c in report["checks"]])
+    changed_nocache = json.load(open(os.path.join(results, f"f{scale}-changed-nocache.json")))
+    same = (all(counts(r) == counts(reports["cold"][0]) for r in reports["warm"])
+            and all(counts(r) == counts(changed_nocache) for r in reports["changed"]))
     cache_rows.append((scale, f"{nocache:.2f}", f"{cold:.2f}", f"{warm:.2f}", f"{100 * warm / cold:.0f}%",
                        f"{changed:.2f}", f"{100 * changed / cold:.0f}%",
                        f"{parsed['files_parsed']}/{parsed['files_parsed'] + parsed['files_reused']}",
@@ -210,7 +259,8 @@ if cache_rows:
     print("cold = cache cleared (the run parses everything and writes the cache); warm = nothing changed;")
     print("1 changed = one accelerometer file got one more line; files parsed / checks rerun are of that run;")
     print("TUI 1st frame = examples/tui_latency, start (engine open) to first frame on the warm cache;")
-    print("same results = every warm run's table rows and failing rows equal the cold run's.")
+    print("same results = every warm run's table rows and failing rows equal the cold run's, and every")
+    print("1 changed run's equal those of a --no-cache run on the same changed data.")
 
 if mismatches:
     print("\nWARNING: the two sides disagree (table rows or failing rows):", *mismatches, sep="\n  ")

@@ -83,15 +83,21 @@ impl SourceArgs {
 
     /// `--no-cache`, `--cache DIR`, else STEDI_TUI_CACHE (`off` or a folder), else the default.
     pub fn cache_choice(&self) -> CacheChoice {
-        match (&self.cache, self.no_cache) {
-            (_, true) => CacheChoice::Off,
-            (Some(dir), false) => CacheChoice::Dir(dir.clone()),
-            (None, false) => match std::env::var_os(cache::CACHE_ENV) {
-                Some(v) if v == "off" => CacheChoice::Off,
-                Some(v) if !v.is_empty() => CacheChoice::Dir(PathBuf::from(v)),
-                _ => CacheChoice::Auto,
-            },
-        }
+        cache_choice(self.cache.as_deref(), self.no_cache)
+    }
+}
+
+/// `--no-cache`, `--cache DIR`, else STEDI_TUI_CACHE (`off` or a folder), else the default: the
+/// one precedence of every command that runs with a cache or deletes one.
+pub fn cache_choice(flag: Option<&Path>, no_cache: bool) -> CacheChoice {
+    match (flag, no_cache) {
+        (_, true) => CacheChoice::Off,
+        (Some(dir), false) => CacheChoice::Dir(dir.to_path_buf()),
+        (None, false) => match std::env::var_os(cache::CACHE_ENV) {
+            Some(v) if v == "off" => CacheChoice::Off,
+            Some(v) if !v.is_empty() => CacheChoice::Dir(PathBuf::from(v)),
+            _ => CacheChoice::Auto,
+        },
     }
 }
 
@@ -167,7 +173,8 @@ pub struct CacheArgs {
     /// The data folder whose cache it is
     #[arg(long, value_name = "DIR", default_value = "sample_data")]
     pub data: PathBuf,
-    /// The cache folder, when it was chosen with --cache
+    /// The cache folder, when it was chosen with --cache (default: STEDI_TUI_CACHE when it names
+    /// a folder, else DATA/.stedi/ or the user's cache folder)
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
 }
@@ -409,10 +416,15 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
     if rows.iter().all(|r| r.rubric == 0 && r.strict == 0) {
         eprintln!("stedi-tui: warning: no row names {shown}; is the email spelled as in the customer records?");
     }
-    // The cache holds the customer's landing rows too: it goes (the next run rebuilds it).
-    let removed = cache::clear(&args.source.data, &args.source.cache_choice())?;
-    if !removed.is_empty() {
-        eprintln!("stedi-tui: removed the cache ({})", removed[0].display());
+    drop(engine);
+    // The cache holds the customer's landing rows too: it goes (the next run rebuilds it), from
+    // wherever it may be for this data folder: the default folders and the one chosen now.
+    let mut removed = cache::clear(&args.source.data, &CacheChoice::Auto)?;
+    if let chosen @ CacheChoice::Dir(_) = args.source.cache_choice() {
+        removed.extend(cache::clear(&args.source.data, &chosen)?);
+    }
+    for file in removed.iter().filter(|f| f.extension().is_some_and(|e| e == "duckdb")) {
+        eprintln!("stedi-tui: removed the cache ({})", file.display());
     }
     let what = if added { "added to" } else { "already on" };
     eprintln!(
@@ -468,9 +480,20 @@ fn run_generate(args: &GenerateArgs) -> Result<i32, CliError> {
 
 /// `cache info` and `cache clear`. Exit 0, or 2.
 fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
-    let choice = args.cache.clone().map_or(CacheChoice::Auto, CacheChoice::Dir);
+    let choice = cache_choice(args.cache.as_deref(), false);
     match args.action {
         CacheAction::Clear => {
+            // A cache a running stedi-tui holds stays: deleting it under the TUI would only
+            // hide it (the TUI goes on writing to it).
+            for dir in cache::candidate_dirs(&args.data, &choice) {
+                let file = dir.join(cache::CACHE_FILE);
+                if cache::held_by_another(&file) {
+                    return Err(CliError(format!(
+                        "{}: in use by another stedi-tui; close it and clear again",
+                        file.display()
+                    )));
+                }
+            }
             let removed = cache::clear(&args.data, &choice)?;
             match removed.first() {
                 Some(file) => eprintln!("stedi-tui: removed {} ({} files)", file.display(), removed.len()),

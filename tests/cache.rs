@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use assert_cmd::Command;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use stedi_tui::engine::{CacheChoice, CacheStats, CheckOptions, Engine, EngineOptions};
+use stedi_tui::engine::{CacheChoice, CacheStats, CheckOptions, Engine, EngineOptions, Progress};
 
 const STAGES: [&str; 5] = [
     "customer_trusted",
@@ -92,10 +92,15 @@ fn sorted(mut rows: Rows) -> Rows {
 }
 
 fn run_engine(data: &Path, queries: &Path, cache: CacheChoice) -> Run {
+    run_engine_with(data, queries, cache, &mut |_| {})
+}
+
+/// [`run_engine`] with a progress callback (which may change files while the run loads them).
+fn run_engine_with(data: &Path, queries: &Path, cache: CacheChoice, progress: &mut dyn FnMut(Progress)) -> Run {
     let mut options = EngineOptions::new(data, queries);
     options.cache = cache;
     let mut engine = Engine::open(options).expect("open");
-    let outcomes = engine.run_all(&CheckOptions::default(), &mut |_| {}).expect("run_all");
+    let outcomes = engine.run_all(&CheckOptions::default(), progress).expect("run_all");
     let mut run = Run {
         tables: BTreeMap::new(),
         contents: BTreeMap::new(),
@@ -384,6 +389,58 @@ fn a_renamed_files_rejects_name_its_new_path() {
     assert_eq!(cached.rejected["step_trainer_landing"][0][0].as_deref(), renamed.to_str());
 }
 
+/// What the manifest records for a file: its SHA-256 (empty: not known to match the rows).
+fn manifest_sha256(cache: &Path, file: &Path) -> String {
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap();
+    let conn = duckdb::Connection::open_with_flags(cache, config).unwrap();
+    conn.query_row("SELECT sha256 FROM stedi_cache.files WHERE path = ?", [file.to_str().unwrap()], |r| r.get(0))
+        .unwrap()
+}
+
+/// A file that changes while the run loads it (after the stat that says what it is, before or
+/// while it is hashed and parsed): the manifest records no hash for it, so the next run parses it
+/// again, and nothing built from that run's table is reused by a later run. (src/engine/load.rs,
+/// `load_landing_table`: the hash is taken on another thread, the stat before the parse.)
+#[test]
+fn a_file_changed_while_it_is_loaded_is_parsed_again_and_nothing_built_from_it_is_reused() {
+    let (_dir, data) = sample_copy();
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for f in landing_files(&data) {
+        set_mtime(&f, hour_ago);
+    }
+    let before = run_engine(&data, &common::queries_dir(), CacheChoice::Off);
+    let mut edited = None;
+    let first = run_engine_with(&data, &common::queries_dir(), CacheChoice::Auto, &mut |p| {
+        if let Progress::LoadingFile { table, .. } = p {
+            if table == "accelerometer_landing" && edited.is_none() {
+                // After the stat, before the parse: the same size, another mtime.
+                let file = edit_trusted_reading(&data, &before);
+                set_mtime(&file, hour_ago + Duration::from_secs(7));
+                edited = Some(file);
+            }
+        }
+    });
+    let edited = edited.expect("the accelerometer files were loaded");
+    assert!(first.stats.notices.is_empty(), "{:?}", first.stats.notices);
+    assert_eq!(manifest_sha256(&cache_file(&data), &edited), "", "no hash is recorded for a file that changed");
+    let other = files_of(&data, "accelerometer").into_iter().find(|f| *f != edited).unwrap();
+    assert_eq!(manifest_sha256(&cache_file(&data), &other).len(), 64, "an unchanged file's hash is recorded");
+
+    let (second, cold) = cached_and_cold("after a file changed while it was loaded", &data);
+    assert!(!second.file_reused[&edited], "the file is parsed again");
+    assert_eq!(second.stats.files_parsed, 1, "{:?}", second.stats);
+    assert_eq!(manifest_sha256(&cache_file(&data), &edited).len(), 64);
+    assert_eq!(
+        rebuilt_stages(&first, &second),
+        ["accelerometer_trusted", "customer_curated", "step_trainer_trusted", "machine_learning_curated"],
+        "what was built from the table that changed while it was loaded is not reused"
+    );
+    assert!(!second.check_reused["orphan.accelerometer_landing"]);
+    assert!(second.check_reused["orphan.step_trainer_landing"], "what reads other tables is reused");
+    let third = cached_against("the run after", &data, &cold);
+    assert_everything_reused("the run after", &third);
+}
+
 // ---------------------------------------------------------------------------------------------
 // CLI runs.
 
@@ -611,6 +668,134 @@ fn a_cache_of_another_build_corrupt_half_written_or_held_is_rebuilt_or_bypassed(
     assert_agrees("after the other process", &after, &cold);
 }
 
+/// A garbage cache in a folder whose path contains "lock" is rebuilt, not taken for a cache
+/// another process holds (src/engine/cache.rs, `open`, used to match "lock" anywhere in the message).
+#[test]
+fn a_garbage_cache_in_a_folder_named_blocked_is_rebuilt() {
+    let (dir, data) = sample_copy();
+    let home = dir.path();
+    let all = landing_files(&data).len();
+    let cold = check(home, &data, &["--no-cache"]);
+    let folder = dir.path().join("blocked");
+    fs::create_dir(&folder).unwrap();
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::write(folder.join("cache.duckdb"), b"\x00garbage, not a database\xff".repeat(512)).unwrap();
+    let args = ["--cache", folder.to_str().unwrap()];
+    let run = check(home, &data, &args);
+    assert_rebuilt_with_one_notice("garbage in blocked/", &run, &cold, all);
+    assert!(!run.stderr.contains("running without the cache"), "{}", run.stderr);
+    assert_eq!(run.cache()["file"].as_str(), Some(folder.join("cache.duckdb").to_str().unwrap()));
+    let again = check(home, &data, &args);
+    assert!(again.cache_lines().is_empty(), "{}", again.stderr);
+    assert_eq!(again.files_parsed(), 0, "the rebuilt cache is used");
+}
+
+/// A cache file that cannot be opened for another reason than corruption or a lock (here a folder
+/// in its place), or that cannot be removed to be rebuilt, is left as it is: the run goes on in
+/// memory with one notice naming the problem, and its results are a cold run's.
+#[test]
+fn a_cache_that_cannot_be_opened_or_removed_is_left_alone() {
+    let (dir, data) = sample_copy();
+    let home = dir.path();
+    let all = landing_files(&data).len() as u64;
+    let cold = check(home, &data, &["--no-cache"]);
+    let folder = data.join(".stedi");
+    fs::create_dir(&folder).unwrap();
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o700)).unwrap();
+    let file = cache_file(&data);
+
+    // (a) A folder where the database file should be: never deleted.
+    fs::create_dir(&file).unwrap();
+    fs::write(file.join("keep.txt"), "not the cache's").unwrap();
+    let run = check(home, &data, &[]);
+    let notices = run.cache_lines();
+    assert_eq!(notices.len(), 1, "one notice: {}", run.stderr);
+    assert!(
+        notices[0].contains("cannot open it") && notices[0].contains("Is a directory"),
+        "the notice names the error: {}",
+        notices[0]
+    );
+    assert!(notices[0].ends_with("running without the cache") && !notices[0].contains("rebuilding"), "{}", notices[0]);
+    assert_agrees("a folder in the cache's place", &run, &cold);
+    assert!(run.cache()["file"].is_null(), "{}", run.cache());
+    assert_eq!(run.files_parsed(), all);
+    assert_eq!(fs::read_to_string(file.join("keep.txt")).unwrap(), "not the cache's", "left as it was");
+    fs::remove_dir_all(&file).unwrap();
+
+    // (b) A garbage database whose write-ahead log cannot be removed (a folder, not empty): the
+    // rebuild fails, and the run goes on without the cache rather than failing.
+    fs::write(&file, b"\x00garbage, not a database\xff".repeat(512)).unwrap();
+    let wal = folder.join("cache.duckdb.wal");
+    fs::create_dir(&wal).unwrap();
+    fs::write(wal.join("keep.txt"), "x").unwrap();
+    let run = check(home, &data, &[]);
+    let notices = run.cache_lines();
+    assert_eq!(notices.len(), 1, "one notice: {}", run.stderr);
+    assert!(
+        notices[0].contains("cannot remove the old cache") && notices[0].ends_with("running without the cache"),
+        "{}",
+        notices[0]
+    );
+    assert_agrees("a cache that cannot be removed", &run, &cold);
+    assert!(run.cache()["file"].is_null(), "{}", run.cache());
+    assert!(wal.join("keep.txt").is_file());
+}
+
+fn inode(path: &Path) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&fs::metadata(path).unwrap())
+}
+
+/// A cache that opens but is not this build's is emptied in place, while the run holds it: the
+/// same file (the same inode), with nothing left of what it held (src/engine/cache.rs, `open`:
+/// closing, deleting and creating it again let another process in between).
+#[test]
+fn a_cache_of_another_build_is_emptied_in_place() {
+    let (dir, data) = sample_copy();
+    let home = dir.path();
+    let all = landing_files(&data).len();
+    let cold = check(home, &data, &["--no-cache"]);
+    let first = check(home, &data, &[]);
+    assert_agrees("first cached run", &first, &cold);
+    let file = cache_file(&data);
+    {
+        let conn = duckdb::Connection::open(&file).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE main.leftover AS SELECT 1 AS x;
+             CREATE VIEW main.leftover_view AS SELECT 2 AS y;
+             CREATE MACRO main.leftover_macro(a) AS a + 1;
+             CREATE MACRO main.leftover_table_macro() AS TABLE SELECT 3 AS z;
+             CREATE SEQUENCE main.leftover_sequence;
+             CREATE SCHEMA leftover_schema;
+             CREATE TABLE leftover_schema.t AS SELECT 4 AS w;
+             CREATE TABLE stedi_cache.leftover AS SELECT 5 AS v;
+             UPDATE stedi_cache.meta SET value = '0.0.0 (x)' WHERE key = 'build';",
+        )
+        .unwrap();
+    }
+    // A second name for the file: deleting and creating the cache again would give it another inode.
+    let link = data.join(".stedi").join("cache-link");
+    fs::hard_link(&file, &link).unwrap();
+    let run = check(home, &data, &[]);
+    assert_rebuilt_with_one_notice("another build", &run, &cold, all);
+    assert!(run.cache_lines()[0].contains("another stedi-tui build"), "{}", run.stderr);
+    assert_eq!(inode(&file), inode(&link), "the same file, emptied in place");
+    fs::remove_file(&link).unwrap();
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap();
+    let conn = duckdb::Connection::open_with_flags(&file, config).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'leftover%'"), 0);
+    assert_eq!(count("SELECT count(*) FROM duckdb_views() WHERE view_name LIKE 'leftover%'"), 0);
+    assert_eq!(count("SELECT count(*) FROM duckdb_functions() WHERE function_name LIKE 'leftover%'"), 0);
+    assert_eq!(count("SELECT count(*) FROM duckdb_sequences() WHERE sequence_name LIKE 'leftover%'"), 0);
+    assert_eq!(count("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'leftover_schema'"), 0);
+    assert_eq!(count("SELECT count(*) FROM stedi_cache.meta WHERE key = 'build' AND value = '0.0.0 (x)'"), 0);
+    drop(conn);
+    let again = check(home, &data, &[]);
+    assert!(again.cache_lines().is_empty(), "{}", again.stderr);
+    assert_eq!(again.files_parsed(), 0, "the emptied and rebuilt cache is used");
+    assert_agrees("after the rebuild", &again, &cold);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Where the cache goes, and who may read it.
 
@@ -718,6 +903,28 @@ fn the_cache_is_private_and_goes_where_it_is_told() {
     assert_eq!(listing(nowhere.path()).len(), 1, "no cache in HOME or XDG_CACHE_HOME: {:?}", listing(nowhere.path()));
 }
 
+/// A DATA/.stedi that exists already and that others may enter gets the same notice as a
+/// `--cache DIR` folder that others may enter (the cache holds personal data).
+#[test]
+fn an_existing_data_cache_folder_others_can_open_gets_a_notice() {
+    let (dir, data) = sample_copy();
+    let home = dir.path();
+    let cold = check(home, &data, &["--no-cache"]);
+    let folder = data.join(".stedi");
+    fs::create_dir(&folder).unwrap();
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o755)).unwrap();
+    let run = check(home, &data, &[]);
+    let notices = run.cache_lines();
+    assert_eq!(notices.len(), 1, "one notice: {}", run.stderr);
+    assert!(notices[0].contains("other users can open this folder"), "{}", notices[0]);
+    assert!(notices[0].contains(folder.to_str().unwrap()), "{}", notices[0]);
+    assert_agrees("a cache folder others can open", &run, &cold);
+    assert_eq!(run.cache()["file"].as_str(), Some(cache_file(&data).to_str().unwrap()), "the cache is still used");
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o700)).unwrap();
+    let run = check(home, &data, &[]);
+    assert!(run.cache_lines().is_empty(), "no notice once it is owner-only: {}", run.stderr);
+}
+
 /// A warm run's write-ahead log does not exist when the cache is opened; DuckDB creates it 0644
 /// (umask 022) at the run's first write, and it holds landing rows. The engine makes it 0600 again
 /// after each phase (inside DATA/.stedi, 0700, nobody else could reach it anyway; a `--cache DIR`
@@ -821,6 +1028,61 @@ fn cache_clear_and_forget_delete_the_cache() {
     assert!(n > 0, "the landing rows are still there (the check above looked at the right cache)");
 }
 
+/// `cache clear` finds a cache chosen by STEDI_TUI_CACHE (as the runs do), and refuses to delete
+/// one another stedi-tui holds open; `forget` deletes the cache wherever it may be for the data
+/// folder: the default folder and the one chosen with --cache (src/cli.rs, `run_cache`, `run_forget`).
+#[test]
+fn cache_clear_follows_the_environment_and_spares_a_held_cache_and_forget_clears_every_folder() {
+    let (dir, data) = sample_copy();
+    let home = dir.path();
+
+    // STEDI_TUI_CACHE=DIR: the run puts the cache there, `cache clear` removes it from there.
+    let env_folder = dir.path().join("env-cache");
+    let env_file = env_folder.join("cache.duckdb");
+    let out =
+        stedi(home).env("STEDI_TUI_CACHE", &env_folder).args(["--check", "--quiet", "--data"]).arg(&data).output();
+    assert_eq!(out.unwrap().status.code(), Some(0));
+    assert!(env_file.is_file());
+    let info = stedi(home).env("STEDI_TUI_CACHE", &env_folder).args(["cache", "info", "--data"]).arg(&data).output();
+    assert!(String::from_utf8_lossy(&info.unwrap().stdout).contains(env_file.to_str().unwrap()));
+    let out = stedi(home).env("STEDI_TUI_CACHE", &env_folder).args(["cache", "clear", "--data"]).arg(&data).output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!env_file.exists(), "cache clear removes the cache STEDI_TUI_CACHE chose");
+
+    // A cache another process holds: refused, with one line, and left as it is.
+    check(home, &data, &[]);
+    let file = cache_file(&data);
+    let size = fs::metadata(&file).unwrap().len();
+    let holder = hold(&file);
+    let out = stedi(home).args(["cache", "clear", "--data"]).arg(&data).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("in use") && stderr.contains(file.to_str().unwrap()), "{stderr}");
+    assert_eq!(fs::metadata(&file).unwrap().len(), size, "the held cache is left as it is");
+    drop(holder);
+    let out = stedi(home).args(["cache", "clear", "--data"]).arg(&data).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!file.exists(), "cleared once nobody holds it");
+
+    // forget --cache DIR: that cache and the default one both go.
+    let chosen = dir.path().join("chosen-cache");
+    check(home, &data, &[]);
+    check(home, &data, &["--cache", chosen.to_str().unwrap()]);
+    let chosen_file = chosen.join("cache.duckdb");
+    assert!(file.is_file() && chosen_file.is_file());
+    let out = stedi(home)
+        .args(["forget", "nobody@example.com", "--data"])
+        .arg(&data)
+        .args(["--cache", chosen.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!file.exists(), "forget removes the default cache too");
+    assert!(!chosen_file.exists(), "forget removes the chosen cache");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stages and checks are reused by their SQL.
 
@@ -912,4 +1174,82 @@ fn stages_and_checks_are_rebuilt_when_their_sql_or_what_it_reads_changes() {
     assert_eq!(one.stats.stages_reused, STAGES.len());
     assert_eq!(one.stats.checks_run, 1, "{:?}", one.stats);
     assert!(!one.check_reused["orphan.step_trainer_landing"]);
+}
+
+fn write_check(queries: &Path, id: &str, sql: &str) {
+    let text = format!("-- id: {id}\n-- severity: warn\n-- description: {id}\n{sql}\n");
+    fs::write(queries.join("checks").join(format!("{id}.sql")), text).unwrap();
+}
+
+/// What the lineage cannot see by names alone: a quote inside a backquoted name (which used to
+/// start a string that hid the rest of the SQL), files read by a table function, and volatile
+/// functions. Each check must follow its inputs (src/engine/lineage.rs, `Lineage::of_sql`).
+#[test]
+fn checks_that_read_past_a_backquoted_quote_files_or_the_clock_are_not_reused_stale() {
+    let (dir, data) = sample_copy();
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for f in landing_files(&data) {
+        set_mtime(&f, hour_ago);
+    }
+    let queries = dir.path().join("queries");
+    common::copy_tree(&common::queries_dir(), &queries);
+    write_check(&queries, "quoted.accelerometer_trusted", "SELECT x AS `it's` FROM accelerometer_trusted");
+    let listing = format!("SELECT file FROM glob('{}/customer/landing/*')", data.display());
+    write_check(&queries, "files.customer_landing", &listing);
+    write_check(&queries, "clock.customer_landing", "SELECT * FROM customer_landing WHERE epoch_ms(now()) < 0");
+    let first = cached_and_cold_with("first run", &data, &queries);
+    assert!(first.checks["files.customer_landing"].0 > 0, "the file list check lists files");
+
+    // Nothing changed: the file reader and the clock run again, the rest is reused.
+    let same = cached_and_cold_with("no change", &data, &queries);
+    assert!(same.check_reused["quoted.accelerometer_trusted"]);
+    assert!(!same.check_reused["files.customer_landing"], "files no fingerprint covers: never reused");
+    assert!(!same.check_reused["clock.customer_landing"], "now(): never reused");
+
+    // The stage the backquoted check reads changes: it runs again (a stale result would differ
+    // from the cold run's, which cached_and_cold_with compares).
+    let cold = run_engine(&data, &queries, CacheChoice::Off);
+    edit_trusted_reading(&data, &cold);
+    let edited = cached_and_cold_with("a trusted reading edited", &data, &queries);
+    assert!(!edited.check_reused["quoted.accelerometer_trusted"], "it reads accelerometer_trusted");
+
+    // A file that is no landing file: no table changes, the file list does.
+    fs::write(data.join("customer/landing/notes.txt"), "not a landing file").unwrap();
+    let listed = cached_and_cold_with("a file added that no table reads", &data, &queries);
+    assert_eq!(listed.stats.files_parsed, 0);
+    assert_eq!(listed.checks["files.customer_landing"].0, first.checks["files.customer_landing"].0 + 1);
+}
+
+/// A reference view that reads a stage (possible once the cache holds the stage's table: DuckDB
+/// binds a view when it is made) follows that stage: a check reading the view is run again when
+/// the stage changes (src/engine/pipeline.rs: the views' fingerprints are set at load time, before
+/// any stage has one, and again after each stage a view reads).
+#[test]
+fn a_check_reading_a_reference_view_over_a_stage_follows_the_stage() {
+    let (dir, data) = sample_copy();
+    let queries = dir.path().join("queries");
+    common::copy_tree(&common::queries_dir(), &queries);
+    run_engine(&data, &queries, CacheChoice::Auto);
+    // Now the cache holds customer_trusted, a view over it can be made at load time.
+    fs::write(queries.join("reference/trusted_emails.sql"), "SELECT email FROM customer_trusted\n").unwrap();
+    write_check(&queries, "via_view.customer_trusted", "SELECT * FROM trusted_emails");
+    write_check(&queries, "direct.customer_trusted", "SELECT email FROM customer_trusted");
+    let with_view = run_engine(&data, &queries, CacheChoice::Auto);
+    assert_eq!(with_view.checks["via_view.customer_trusted"], with_view.checks["direct.customer_trusted"]);
+
+    // One more consenting customer: customer_trusted changes, and so does what the view shows.
+    let record = files_of(&data, "customer")
+        .iter()
+        .flat_map(|f| fs::read_to_string(f).unwrap().lines().map(String::from).collect::<Vec<_>>())
+        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+        .find(|r| r["shareWithResearchAsOfDate"].is_i64())
+        .expect("a consenting customer");
+    let mut extra = record.clone();
+    extra["email"] = Value::from(format!("extra.{}", record["email"].as_str().unwrap()));
+    fs::write(data.join("customer/landing/customer-extra.json"), extra.to_string() + "\n").unwrap();
+    let after = run_engine(&data, &queries, CacheChoice::Auto);
+    let (direct, via_view) = (&after.checks["direct.customer_trusted"], &after.checks["via_view.customer_trusted"]);
+    assert_eq!(direct.0, with_view.checks["direct.customer_trusted"].0 + 1, "the new customer is trusted");
+    assert!(!after.check_reused["via_view.customer_trusted"], "the view reads a stage that changed");
+    assert_eq!(via_view, direct, "the check through the view sees the stage as it is now");
 }

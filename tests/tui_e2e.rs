@@ -55,9 +55,8 @@ fn explore_the_ml_table_and_a_check_in_a_real_terminal() {
     tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", "-c", root.to_str().unwrap(), &command]);
 
     // Dropped rows the cache lacks are counted after the first frame: wait for them too.
-    let home = tmux.wait_for("the pipeline view", |s| {
-        s.contains("LANDING") && s.contains("pass ·") && !s.contains("counting…")
-    });
+    let home = tmux
+        .wait_for("the pipeline view", |s| s.contains("LANDING") && s.contains("pass ·") && !s.contains("counting…"));
     assert!(home.contains("LANDING") && home.contains("no research consent"), "{home}");
 
     // The last table of the pipeline is machine_learning_curated: its stage, then its rows.

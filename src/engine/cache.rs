@@ -23,7 +23,7 @@ use duckdb::Connection;
 use sha2::{Digest, Sha256};
 
 use super::error::{EngineError, Result};
-use super::sql_text::quote_literal;
+use super::sql_text::{quote_ident, quote_literal};
 
 /// The cache's database file inside its folder.
 pub const CACHE_FILE: &str = "cache.duckdb";
@@ -91,6 +91,16 @@ fn open_to_others(dir: &Path) -> bool {
     }
 }
 
+/// A notice when users other than the owner may enter the cache folder (it holds personal data).
+fn notice_if_open_to_others(dir: &Path, notices: &mut Vec<String>) {
+    if open_to_others(dir) {
+        notices.push(format!(
+            "{}: other users can open this folder, and the cache holds personal data (chmod 700 it)",
+            dir.display()
+        ));
+    }
+}
+
 /// Make `dir` (owner-only when it is created here) or say why not.
 fn make_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
@@ -124,19 +134,18 @@ fn resolve_dir(data_dir: &Path, choice: &CacheChoice, notices: &mut Vec<String>)
         CacheChoice::Dir(dir) => {
             make_private_dir(dir)
                 .map_err(|e| EngineError::input(dir, format!("cannot create the cache folder: {e}")))?;
-            if open_to_others(dir) {
-                notices.push(format!(
-                    "{}: other users can open this folder, and the cache holds personal data (chmod 700 it)",
-                    dir.display()
-                ));
-            }
+            notice_if_open_to_others(dir, notices);
             Ok(Some(dir.clone()))
         }
         CacheChoice::Auto => {
             let in_data = data_dir.join(DATA_CACHE_DIR);
             if in_data.is_dir() || writable_dir(data_dir) {
                 match make_private_dir(&in_data) {
-                    Ok(()) => return Ok(Some(in_data)),
+                    Ok(()) => {
+                        // Made owner-only here; one that was there already may not be.
+                        notice_if_open_to_others(&in_data, notices);
+                        return Ok(Some(in_data));
+                    }
                     Err(e) => notices.push(format!("{}: cannot create the cache folder ({e})", in_data.display())),
                 }
             }
@@ -145,7 +154,10 @@ fn resolve_dir(data_dir: &Path, choice: &CacheChoice, notices: &mut Vec<String>)
                 return Ok(None);
             };
             match make_private_dir(&user) {
-                Ok(()) => Ok(Some(user)),
+                Ok(()) => {
+                    notice_if_open_to_others(&user, notices);
+                    Ok(Some(user))
+                }
                 Err(e) => {
                     notices.push(format!(
                         "{}: cannot create the cache folder ({e}); running without a cache",
@@ -197,59 +209,160 @@ fn duckdb_version(conn: &Connection) -> Result<String> {
     Ok(conn.query_row("SELECT version()", [], |r| r.get(0))?)
 }
 
+/// Why DuckDB could not open a cache file, and so what the run does about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenFailure {
+    /// Another process (another stedi-tui, a TUI) holds it: leave it alone, run in memory.
+    Locked,
+    /// Not a DuckDB database, corrupt, or from a DuckDB that cannot read it: rebuild it.
+    Invalid,
+    /// Anything else (permission denied, a read-only file system, a folder in its place):
+    /// leave it alone, run in memory.
+    Other,
+}
+
+/// What DuckDB's message says about the file. The file's own path is taken out of the message
+/// first, so a folder called `blocked` or `checksums` does not look like a lock or corruption.
+pub fn classify_open_error(file: &Path, message: &str) -> OpenFailure {
+    let message = message.replace(&*file.to_string_lossy(), "<file>");
+    if message.contains("Could not set lock on file") || message.contains("Conflicting lock") {
+        return OpenFailure::Locked;
+    }
+    let lower = message.to_lowercase();
+    let invalid = [
+        "not a valid duckdb database",
+        "storage version number",
+        "corrupt",
+        "checksum",
+        "serialization error",
+        "wal does not match",
+        "failed to read wal",
+        "while replaying",
+        "wal checkpoint",
+    ];
+    if invalid.iter().any(|m| lower.contains(m)) {
+        OpenFailure::Invalid
+    } else {
+        OpenFailure::Other
+    }
+}
+
+/// An in-memory database with the cache's layout, for a run without a cache file.
+fn in_memory() -> Result<Connection> {
+    let conn = Connection::open_in_memory()?;
+    init(&conn)?;
+    Ok(conn)
+}
+
 /// Open the run's database: the cache file (rebuilt when it is from another build, corrupt or
-/// was left half-written), or an in-memory one when there is no cache or another process holds it.
+/// was left half-written), or an in-memory one when there is no cache, another process holds it,
+/// or it cannot be opened or replaced (each with a notice; a cache file is never deleted then).
 pub fn open(data_dir: &Path, choice: &CacheChoice) -> Result<(Connection, CacheStats)> {
     let mut stats = CacheStats::default();
     let Some(dir) = resolve_dir(data_dir, choice, &mut stats.notices)? else {
-        let conn = Connection::open_in_memory()?;
-        init(&conn)?;
-        return Ok((conn, stats));
+        return Ok((in_memory()?, stats));
     };
     let file = dir.join(CACHE_FILE);
-    let conn = match Connection::open(&file) {
+    let one_line = |e: &dyn std::fmt::Display| super::error::one_line(&e.to_string());
+    let mut bypass = |notice: String| -> Result<(Connection, CacheStats)> {
+        stats.notices.push(format!("{}: {notice}", file.display()));
+        Ok((in_memory()?, std::mem::take(&mut stats)))
+    };
+    // Why the file must be rebuilt, and the connection when it is open (and locked) already.
+    let (rebuild, conn) = match Connection::open(&file) {
         Ok(conn) => match verify(&conn) {
-            Ok(true) => Some(conn),
+            Ok(true) => (None, Some(conn)),
             Ok(false) => {
                 init(&conn)?;
-                Some(conn)
+                (None, Some(conn))
             }
-            Err(why) => {
-                stats.notices.push(format!("{}: {why}; rebuilding it", file.display()));
-                drop(conn);
-                None
-            }
+            // Emptied in place while this process holds the file: closing, deleting and creating
+            // it again would let another process in between. Deleted only if that fails.
+            Err(why) => match wipe(&conn).and_then(|()| init(&conn)) {
+                Ok(()) => (Some(why), Some(conn)),
+                Err(_) => (Some(why), None),
+            },
         },
-        Err(e) if e.to_string().contains("lock") => {
-            stats.notices.push(format!(
-                "{}: in use by another stedi-tui; running without the cache ({})",
-                file.display(),
-                super::error::one_line(&e.to_string())
-            ));
-            let conn = Connection::open_in_memory()?;
-            init(&conn)?;
-            return Ok((conn, stats));
-        }
-        Err(e) => {
-            let why = super::error::one_line(&e.to_string());
-            stats.notices.push(format!("{}: unreadable ({why}); rebuilding it", file.display()));
-            None
-        }
+        Err(e) => match classify_open_error(&file, &e.to_string()) {
+            OpenFailure::Locked => {
+                return bypass(format!("in use by another stedi-tui; running without the cache ({})", one_line(&e)));
+            }
+            OpenFailure::Other => {
+                return bypass(format!("cannot open it ({}); running without the cache", one_line(&e)));
+            }
+            OpenFailure::Invalid => (Some(format!("unreadable ({})", one_line(&e))), None),
+        },
     };
     let conn = match conn {
         Some(conn) => conn,
-        None => {
-            remove_database(&file)
-                .map_err(|e| EngineError::input(&file, format!("cannot remove the old cache: {e}")))?;
-            let conn = Connection::open(&file)
-                .map_err(|e| EngineError::input(&file, format!("cannot create the cache: {e}")))?;
-            init(&conn)?;
-            conn
-        }
+        None => match recreate(&file) {
+            Ok(conn) => conn,
+            Err(failed) => {
+                return bypass(format!("{}; {failed}; running without the cache", rebuild.unwrap_or_default()));
+            }
+        },
     };
+    if let Some(why) = rebuild {
+        stats.notices.push(format!("{}: {why}; rebuilding it", file.display()));
+    }
     restrict_permissions(&file);
     stats.file = Some(file);
     Ok((conn, stats))
+}
+
+/// Delete a cache file that cannot be used and make a new one; `Err` says why not (the run then
+/// goes on without a cache).
+fn recreate(file: &Path) -> std::result::Result<Connection, String> {
+    remove_database(file).map_err(|e| format!("cannot remove the old cache ({e})"))?;
+    let conn = Connection::open(file)
+        .map_err(|e| format!("cannot create the cache ({})", super::error::one_line(&e.to_string())))?;
+    init(&conn).map_err(|e| format!("cannot create the cache ({})", super::error::one_line(&e.to_string())))?;
+    Ok(conn)
+}
+
+/// Drop everything a database holds (the cache's schema, every other schema, and `main`'s
+/// views, tables, macros and sequences), in one transaction, keeping the file (and its lock).
+fn wipe(conn: &Connection) -> Result<()> {
+    let names = |sql: &str| -> Result<Vec<String>> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<std::result::Result<_, _>>()?;
+        Ok(rows)
+    };
+    let here = "database_name = current_database() AND NOT internal";
+    let mut drops = Vec::new();
+    for schema in names(&format!(
+        "SELECT schema_name FROM duckdb_schemas() WHERE {here} AND schema_name NOT IN ('main', 'pg_catalog', 'information_schema')"
+    ))? {
+        drops.push(format!("DROP SCHEMA IF EXISTS {} CASCADE", quote_ident(&schema)));
+    }
+    let main = format!("{here} AND schema_name = 'main'");
+    for view in names(&format!("SELECT view_name FROM duckdb_views() WHERE {main}"))? {
+        drops.push(format!("DROP VIEW IF EXISTS main.{}", quote_ident(&view)));
+    }
+    for table in names(&format!("SELECT table_name FROM duckdb_tables() WHERE {main}"))? {
+        drops.push(format!("DROP TABLE IF EXISTS main.{} CASCADE", quote_ident(&table)));
+    }
+    for (kind, sql) in [
+        ("MACRO", format!("SELECT DISTINCT function_name FROM duckdb_functions() WHERE {main} AND function_type = 'macro'")),
+        (
+            "MACRO TABLE",
+            format!("SELECT DISTINCT function_name FROM duckdb_functions() WHERE {main} AND function_type = 'table_macro'"),
+        ),
+        (
+            "SEQUENCE",
+            "SELECT sequence_name FROM duckdb_sequences() WHERE database_name = current_database() AND schema_name = 'main'"
+                .to_string(),
+        ),
+    ] {
+        for name in names(&sql)? {
+            drops.push(format!("DROP {kind} IF EXISTS main.{}", quote_ident(&name)));
+        }
+    }
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    let dropped = drops.iter().try_for_each(|sql| conn.execute_batch(sql));
+    conn.execute_batch(if dropped.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    dropped?;
+    Ok(())
 }
 
 /// Whether the database is a usable cache of this build (`Ok(false)`: empty, a new one); `Err`
@@ -333,6 +446,14 @@ pub fn clear(data_dir: &Path, choice: &CacheChoice) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(removed)
+}
+
+/// Whether another process (a TUI, another run) holds a cache file open: opening it for writing
+/// then fails on DuckDB's lock. A file that is not there or cannot be opened for another reason
+/// is not held.
+pub fn held_by_another(file: &Path) -> bool {
+    file.is_file()
+        && matches!(Connection::open(file), Err(e) if classify_open_error(file, &e.to_string()) == OpenFailure::Locked)
 }
 
 /// The cache file of a data folder if there is one (for `cache info`).

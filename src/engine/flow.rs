@@ -64,7 +64,12 @@ impl Engine {
                     match built.get(&key) {
                         Some((built, rows, _)) if *built == fingerprint => Some(*rows),
                         _ => {
-                            pending.push(PendingDropped { stage: stage.name.clone(), sql: sql.clone(), key, fingerprint });
+                            pending.push(PendingDropped {
+                                stage: stage.name.clone(),
+                                sql: sql.clone(),
+                                key,
+                                fingerprint,
+                            });
                             None
                         }
                     }

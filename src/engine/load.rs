@@ -211,14 +211,20 @@ fn stat(path: &Path, data_dir: &Path) -> Result<Found> {
     #[cfg(unix)]
     let (mtime_ns, ctime_ns) = {
         use std::os::unix::fs::MetadataExt;
-        (meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), meta.ctime() * 1_000_000_000 + meta.ctime_nsec())
+        (nanos(meta.mtime(), meta.mtime_nsec()), nanos(meta.ctime(), meta.ctime_nsec()))
     };
     #[cfg(not(unix))]
     let (mtime_ns, ctime_ns) = {
         let t = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-        (t.map_or(0, |d| d.as_nanos() as i64), 0)
+        (t.map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)), 0)
     };
     Ok(Found { path: path.to_path_buf(), rel, size: meta.len(), mtime_ns, ctime_ns })
+}
+
+/// A file time as nanoseconds since 1970, saturating: a time past 2262 (or before 1678) does not
+/// fit in an i64 of nanoseconds, and must neither panic nor wrap to another time.
+fn nanos(secs: i64, nsec: i64) -> i64 {
+    secs.saturating_mul(1_000_000_000).saturating_add(nsec)
 }
 
 fn now_ns() -> i64 {
@@ -286,11 +292,15 @@ pub fn load_landing_table(
     for (index, file) in found.iter().enumerate() {
         let entry = manifest.remove(&file.rel);
         let reused = match &entry {
+            // An empty hash: the file changed while it was loaded, so its rows are not known to
+            // be its content; the content decides (and differs from an empty hash).
             Some(e)
                 if e.size == file.size
                     && e.mtime_ns == file.mtime_ns
                     && e.ctime_ns == file.ctime_ns
-                    && e.mtime_ns < e.recorded_ns - RACY_NS =>
+                    && e.mtime_ns < e.recorded_ns.saturating_sub(RACY_NS)
+                    && e.ctime_ns < e.recorded_ns.saturating_sub(RACY_NS)
+                    && !e.sha256.is_empty() =>
             {
                 true
             }
@@ -338,6 +348,7 @@ pub fn load_landing_table(
     stale.extend(manifest.values().map(|e| e.file_id));
     let store = cache::cached(&table.name);
     let rejects = cache::cached(&rejected_table(&table.name));
+    let mut changed_while_loading = false;
     if !stale.is_empty() || !to_load.is_empty() {
         cache::set_state(conn, false)?;
     }
@@ -395,6 +406,19 @@ pub fn load_landing_table(
             loaded.and(hashed)
         })?;
         hashes.extend(hashed);
+        // A file that changed while it was hashed and parsed (its size or times differ from the
+        // stat taken before) may have rows that are not its recorded hash's content: record no
+        // hash (the next run hashes it, finds a mismatch and parses it again) and tell the caller,
+        // which makes the table's fingerprint this run's own, so nothing built from it is reused.
+        for &index in &to_load {
+            let f = &found[index];
+            let same = stat(&f.path, data_dir)
+                .is_ok_and(|again| (again.size, again.mtime_ns, again.ctime_ns) == (f.size, f.mtime_ns, f.ctime_ns));
+            if !same {
+                hashes.insert(index, String::new());
+                changed_while_loading = true;
+            }
+        }
         let mut insert =
             conn.prepare(&format!("INSERT INTO {}.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cache::SCHEMA))?;
         for (source, &index) in loading.into_iter().zip(&to_load) {
@@ -439,7 +463,7 @@ pub fn load_landing_table(
         rejected = quote_ident(&rejected_table(&table.name)),
         schema = cache::SCHEMA,
     );
-    Ok(Loaded { columns, sources, views })
+    Ok(Loaded { columns, sources, views, changed_while_loading })
 }
 
 /// A landing table brought up to date: its columns, its files, and the DDL of its views in `main`
@@ -448,6 +472,9 @@ pub struct Loaded {
     pub columns: Vec<Column>,
     pub sources: Vec<SourceFile>,
     pub views: String,
+    /// A file changed while it was loaded (its hash is recorded empty): what the table holds is
+    /// this run's alone, and its fingerprint must not match any other run's.
+    pub changed_while_loading: bool,
 }
 
 /// Load `sources` (each with its new file id) by batches, then count each file's rows by its id.
@@ -636,4 +663,36 @@ fn load_records(
     }
     appender.flush()?;
     Ok((rows, validated.rejects.len() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_times_saturate_instead_of_overflowing() {
+        assert_eq!(nanos(1_700_000_000, 5), 1_700_000_000_000_000_005);
+        assert_eq!(nanos(-1, 0), -1_000_000_000);
+        // 2300-01-01 and the largest time a file system may store: past i64 nanoseconds.
+        assert_eq!(nanos(10_413_792_000, 999_999_999), i64::MAX);
+        assert_eq!(nanos(i64::MAX, 999_999_999), i64::MAX);
+        assert_eq!(nanos(i64::MIN, 0), i64::MIN);
+    }
+
+    #[test]
+    fn a_file_dated_after_2262_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("far.json");
+        fs::write(&path, "{}\n").unwrap();
+        let far = std::time::UNIX_EPOCH + Duration::from_secs(10_413_792_000);
+        if fs::File::options().write(true).open(&path).unwrap().set_modified(far).is_err() {
+            return; // a file system that cannot store the date
+        }
+        #[cfg(unix)]
+        if std::os::unix::fs::MetadataExt::mtime(&fs::metadata(&path).unwrap()) <= i64::MAX / 1_000_000_000 {
+            return; // one that stored an earlier date instead
+        }
+        let found = stat(&path, dir.path()).unwrap();
+        assert_eq!(found.mtime_ns, i64::MAX, "saturated, not wrapped");
+    }
 }

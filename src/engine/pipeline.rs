@@ -34,6 +34,10 @@ impl Engine {
             contents.sort_unstable();
             let mut parts = vec![table.ddl.as_str(), if table.validate_all { "validate" } else { "" }];
             parts.extend(contents);
+            // A file changed while it was loaded: the rows are this run's alone, never to be reused.
+            if loaded.changed_while_loading {
+                parts.extend(["changed while loading", self.lineage.nonce()]);
+            }
             let fp = cache::fingerprint(parts);
             // The rejects also name their files (source_file): a renamed file, or the data folder
             // spelled another way, changes them though no row does.
@@ -64,12 +68,24 @@ impl Engine {
         self.conn.execute_batch(if made.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
         let erased = made?;
         self.lineage.set("erased_customers", cache::fingerprint(erased.iter().map(String::as_str)));
-        let views: Vec<(String, String)> =
-            self.catalog.references.iter().map(|v| (v.name.clone(), v.sql.clone())).collect();
-        self.lineage.set_views(&views);
+        self.set_reference_fingerprints();
         self.secure_cache();
         self.timings.load = started.elapsed();
         Ok(())
+    }
+
+    /// The reference views' fingerprints, from what they read now (again after a stage they read
+    /// is built: a view over a stage depends on it, though the stage did not exist at load time).
+    fn set_reference_fingerprints(&mut self) {
+        let views: Vec<(String, String)> =
+            self.catalog.references.iter().map(|v| (v.name.clone(), v.sql.clone())).collect();
+        self.lineage.set_views(&views);
+    }
+
+    /// Whether a reference view names `relation` (so its fingerprint must follow it).
+    fn a_reference_reads(&self, relation: &str) -> bool {
+        let relation = relation.to_lowercase();
+        self.catalog.references.iter().any(|v| super::sql_text::identifiers(&v.sql).contains(&relation))
     }
 
     /// The landing views, `erased_customers` and the reference views; returns the erased emails.
@@ -119,6 +135,9 @@ impl Engine {
                 }
             };
             self.lineage.set(&stage.name, fp);
+            if self.a_reference_reads(&stage.name) {
+                self.set_reference_fingerprints();
+            }
             self.tables.retain(|t| t.name != stage.name);
             self.tables.push(TableStats {
                 name: stage.name.clone(),

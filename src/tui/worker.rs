@@ -88,13 +88,37 @@ pub enum Response {
     Progress(Progress),
     Loaded(Box<Snapshot>),
     LoadFailed(String),
-    Prepared { id: u64, table: String, total: u64, columns: Vec<(String, String)> },
-    Page { id: u64, offset: u64, rows: RowSet },
-    Profile { id: u64, profile: ColumnProfile },
-    Found { id: u64, row: Option<u64> },
-    Exported { id: u64, message: String },
-    Diffed { id: u64, diff: Box<crate::engine::diff::Diff> },
-    Failed { id: u64, message: String },
+    Prepared {
+        id: u64,
+        table: String,
+        total: u64,
+        columns: Vec<(String, String)>,
+    },
+    Page {
+        id: u64,
+        offset: u64,
+        rows: RowSet,
+    },
+    Profile {
+        id: u64,
+        profile: ColumnProfile,
+    },
+    Found {
+        id: u64,
+        row: Option<u64>,
+    },
+    Exported {
+        id: u64,
+        message: String,
+    },
+    Diffed {
+        id: u64,
+        diff: Box<crate::engine::diff::Diff>,
+    },
+    Failed {
+        id: u64,
+        message: String,
+    },
     /// Stages' dropped rows, counted after the first frame: (stage, rows), or why not.
     Dropped(Result<Vec<(String, u64)>, String>),
 }
@@ -124,7 +148,11 @@ fn one_query(conn: &duckdb::Connection, sql: &str) -> crate::engine::Result<()> 
     if parsed["error"] == serde_json::Value::Bool(true) {
         let why = parsed["error_message"].as_str().unwrap_or("not a query");
         // DuckDB serialises only SELECTs: anything else is refused as such, a typo as DuckDB says.
-        return Err(if why.starts_with("Only SELECT") { refused() } else { crate::engine::EngineError::Duck(why.to_string()) });
+        return Err(if why.starts_with("Only SELECT") {
+            refused()
+        } else {
+            crate::engine::EngineError::Duck(why.to_string())
+        });
     }
     match parsed["statements"].as_array().map(Vec::len) {
         Some(1) => Ok(()),
