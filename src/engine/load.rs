@@ -1,5 +1,5 @@
-//! Landing: find the files of each landing table (walkdir, recursively) and load them into DuckDB
-//! with the types declared in `queries/landing/`. Files are read by batches, several in one
+//! Landing: load the files of each landing table (see [`super::landing_files`]) into DuckDB
+//! with the types declared in `queries/landing/`, parsing only what the cache lacks. Files are read by batches, several in one
 //! `read_json` call so DuckDB parses them on every core (it parses one file on one thread), each
 //! row tagged with its file so every row count is still attributed to its file; a batch DuckDB
 //! refuses is loaded again file by file, so every error and reject is attributed to its file too.
@@ -9,16 +9,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use duckdb::Connection;
-use walkdir::WalkDir;
 
 use super::cache;
 use super::catalog::LandingTable;
 use super::error::{EngineError, Result};
+pub use super::landing_files::{find_landing_files, landing_dir, LANDING_EXTENSIONS};
+use super::landing_files::{hash_file, now_ns, read_manifest, stat, RACY_NS};
 use super::sql_text::{quote_ident, quote_literal};
 use super::validate::{validate_file, Validated};
-
-/// The file name endings a landing folder may hold.
-pub const LANDING_EXTENSIONS: [&str; 6] = [".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"];
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SourceFile {
@@ -40,41 +38,6 @@ pub struct SourceFile {
 }
 
 pub use super::validate::Column;
-
-/// Where a dataset's landing files live: `DATA/<dataset>/landing/`, as in the original S3 bucket.
-pub fn landing_dir(data_dir: &Path, dataset: &str) -> PathBuf {
-    data_dir.join(dataset).join("landing")
-}
-
-fn is_landing_file(path: &Path) -> bool {
-    let Some(name) = path.file_name().map(|n| n.to_string_lossy().to_lowercase()) else {
-        return false;
-    };
-    !name.starts_with('.') && LANDING_EXTENSIONS.iter().any(|ext| name.ends_with(ext))
-}
-
-/// Every landing file under `dir`, recursively, in a stable (sorted) order. Symlinks are followed;
-/// a loop or an unreadable entry is an error naming the path rather than a silent skip.
-pub fn find_landing_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    if !dir.is_dir() {
-        return Err(EngineError::input(dir, "landing folder not found"));
-    }
-    let mut files = Vec::new();
-    for entry in WalkDir::new(dir).follow_links(true).sort_by_file_name() {
-        let entry = entry.map_err(|e| {
-            let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
-            let why = if e.loop_ancestor().is_some() { "symlink loop".to_string() } else { e.to_string() };
-            EngineError::input(path, format!("cannot read: {why}"))
-        })?;
-        if entry.file_type().is_file() && is_landing_file(entry.path()) {
-            files.push(entry.into_path());
-        }
-    }
-    if files.is_empty() {
-        return Err(EngineError::input(dir, "no landing files (*.json, *.jsonl, *.ndjson, optionally .gz)"));
-    }
-    Ok(files)
-}
 
 /// The declared columns of a table, as DuckDB holds them after running the landing DDL.
 pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
@@ -105,10 +68,6 @@ pub fn rejected_table(table: &str) -> String {
 /// folder): enough files that DuckDB keeps every core busy, few enough statements that progress
 /// moves and a batch with a bad record costs only its own files a second, file-by-file pass.
 pub const BATCH_BYTES: u64 = 256 << 20;
-
-/// A file whose modification time is this close to when it was last read may have changed again
-/// within the file system's timestamp granularity: its content is hashed rather than trusted.
-const RACY_NS: i64 = 3_000_000_000;
 
 /// The column of a cached landing table that says which file (`stedi_cache.files.file_id`) a row
 /// came from; `main.<table>` is a view without it.
@@ -180,85 +139,6 @@ fn cached_columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(columns)
-}
-
-/// A landing file as found now: where, and the stat fields that say whether it changed.
-struct Found {
-    path: PathBuf,
-    rel: String,
-    size: u64,
-    mtime_ns: i64,
-    ctime_ns: i64,
-}
-
-/// A landing file as the manifest remembers it.
-struct Entry {
-    file_id: u32,
-    size: u64,
-    mtime_ns: i64,
-    ctime_ns: i64,
-    sha256: String,
-    rows: u64,
-    rejected: u64,
-    recorded_ns: i64,
-}
-
-fn stat(path: &Path, data_dir: &Path) -> Result<Found> {
-    let meta = fs::metadata(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
-    let text = path.to_str().ok_or_else(|| EngineError::input(path, "file name is not valid UTF-8"))?;
-    let rel =
-        path.strip_prefix(data_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| text.to_string());
-    #[cfg(unix)]
-    let (mtime_ns, ctime_ns) = {
-        use std::os::unix::fs::MetadataExt;
-        (nanos(meta.mtime(), meta.mtime_nsec()), nanos(meta.ctime(), meta.ctime_nsec()))
-    };
-    #[cfg(not(unix))]
-    let (mtime_ns, ctime_ns) = {
-        let t = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-        (t.map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)), 0)
-    };
-    Ok(Found { path: path.to_path_buf(), rel, size: meta.len(), mtime_ns, ctime_ns })
-}
-
-/// A file time as nanoseconds since 1970, saturating: a time past 2262 (or before 1678) does not
-/// fit in an i64 of nanoseconds, and must neither panic nor wrap to another time.
-fn nanos(secs: i64, nsec: i64) -> i64 {
-    secs.saturating_mul(1_000_000_000).saturating_add(nsec)
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
-}
-
-fn read_manifest(conn: &Connection, table: &str) -> Result<HashMap<String, Entry>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT rel_path, file_id, size, mtime_ns, ctime_ns, sha256, rows, rejected, recorded_ns \
-         FROM {}.files WHERE table_name = ?",
-        cache::SCHEMA
-    ))?;
-    let entries = stmt
-        .query_map([table], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                Entry {
-                    file_id: r.get(1)?,
-                    size: r.get(2)?,
-                    mtime_ns: r.get(3)?,
-                    ctime_ns: r.get(4)?,
-                    sha256: r.get(5)?,
-                    rows: r.get(6)?,
-                    rejected: r.get(7)?,
-                    recorded_ns: r.get(8)?,
-                },
-            ))
-        })?
-        .collect::<std::result::Result<HashMap<_, _>, _>>()?;
-    Ok(entries)
-}
-
-fn hash_file(path: &Path) -> Result<String> {
-    cache::sha256_file(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))
 }
 
 /// Bring a landing table up to date with its folder and return its columns and files: files the
@@ -663,36 +543,4 @@ fn load_records(
     }
     appender.flush()?;
     Ok((rows, validated.rejects.len() as u64))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_times_saturate_instead_of_overflowing() {
-        assert_eq!(nanos(1_700_000_000, 5), 1_700_000_000_000_000_005);
-        assert_eq!(nanos(-1, 0), -1_000_000_000);
-        // 2300-01-01 and the largest time a file system may store: past i64 nanoseconds.
-        assert_eq!(nanos(10_413_792_000, 999_999_999), i64::MAX);
-        assert_eq!(nanos(i64::MAX, 999_999_999), i64::MAX);
-        assert_eq!(nanos(i64::MIN, 0), i64::MIN);
-    }
-
-    #[test]
-    fn a_file_dated_after_2262_is_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("far.json");
-        fs::write(&path, "{}\n").unwrap();
-        let far = std::time::UNIX_EPOCH + Duration::from_secs(10_413_792_000);
-        if fs::File::options().write(true).open(&path).unwrap().set_modified(far).is_err() {
-            return; // a file system that cannot store the date
-        }
-        #[cfg(unix)]
-        if std::os::unix::fs::MetadataExt::mtime(&fs::metadata(&path).unwrap()) <= i64::MAX / 1_000_000_000 {
-            return; // one that stored an earlier date instead
-        }
-        let found = stat(&path, dir.path()).unwrap();
-        assert_eq!(found.mtime_ns, i64::MAX, "saturated, not wrapped");
-    }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod flow;
 pub mod generate;
+pub mod landing_files;
 pub mod lineage;
 pub mod load;
 pub mod mask;

@@ -16,14 +16,19 @@
 //! It holds personal data: its folder is created owner-only (0700), the files are made 0600,
 //! `stedi-tui forget` and `stedi-tui cache clear` delete it.
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
-use sha2::{Digest, Sha256};
+
+mod location;
+mod records;
+
+pub use location::{candidate_dirs, restrict_permissions, user_cache_dir};
+use location::{database_files, remove_database, resolve_dir};
+pub use records::*;
 
 use super::error::{EngineError, Result};
-use super::sql_text::{quote_ident, quote_literal};
+use super::sql_text::quote_ident;
 
 /// The cache's database file inside its folder.
 pub const CACHE_FILE: &str = "cache.duckdb";
@@ -58,144 +63,6 @@ pub struct CacheStats {
     pub checks_reused: usize,
     /// One line each: why a cache was rebuilt or not used.
     pub notices: Vec<String>,
-}
-
-/// The user's cache folder for a data folder that cannot hold its own: `$XDG_CACHE_HOME` or
-/// `~/.cache`, then `stedi-tui/<first 16 hex digits of SHA-256 of the data folder's absolute path>`.
-pub fn user_cache_dir(data_dir: &Path) -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))?;
-    let absolute = fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-    let digest = hex(&Sha256::digest(absolute.to_string_lossy().as_bytes()));
-    Some(base.join("stedi-tui").join(&digest[..16]))
-}
-
-/// A folder stedi-tui may write into. Permission bits are read rather than trusted to the OS,
-/// because root may write anywhere: a data folder marked read-only is left alone even then.
-fn writable_dir(dir: &Path) -> bool {
-    fs::metadata(dir).map(|m| m.is_dir() && !m.permissions().readonly()).unwrap_or(false)
-}
-
-/// Whether users other than the owner may enter `dir` (group or other execute bit).
-fn open_to_others(dir: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::metadata(dir).map(|m| m.permissions().mode() & 0o011 != 0).unwrap_or(false)
-    }
-    #[cfg(not(unix))]
-    {
-        false
-    }
-}
-
-/// A notice when users other than the owner may enter the cache folder (it holds personal data).
-fn notice_if_open_to_others(dir: &Path, notices: &mut Vec<String>) {
-    if open_to_others(dir) {
-        notices.push(format!(
-            "{}: other users can open this folder, and the cache holds personal data (chmod 700 it)",
-            dir.display()
-        ));
-    }
-}
-
-/// Make `dir` (owner-only when it is created here) or say why not.
-fn make_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    // So nobody commits the personal data in it with the data folder.
-    fs::write(dir.join(".gitignore"), "# stedi-tui's cache: personal data, never commit it\n*\n")
-}
-
-/// Every folder a data folder's cache may be in (for `cache clear` and `forget`).
-pub fn candidate_dirs(data_dir: &Path, choice: &CacheChoice) -> Vec<PathBuf> {
-    match choice {
-        CacheChoice::Dir(dir) => vec![dir.clone()],
-        CacheChoice::Off | CacheChoice::Auto => {
-            let mut dirs = vec![data_dir.join(DATA_CACHE_DIR)];
-            dirs.extend(user_cache_dir(data_dir));
-            dirs
-        }
-    }
-}
-
-/// The folder this run's cache goes in, created if need be; none (with a notice) when no folder can hold it.
-fn resolve_dir(data_dir: &Path, choice: &CacheChoice, notices: &mut Vec<String>) -> Result<Option<PathBuf>> {
-    match choice {
-        CacheChoice::Off => Ok(None),
-        CacheChoice::Dir(dir) => {
-            make_private_dir(dir)
-                .map_err(|e| EngineError::input(dir, format!("cannot create the cache folder: {e}")))?;
-            notice_if_open_to_others(dir, notices);
-            Ok(Some(dir.clone()))
-        }
-        CacheChoice::Auto => {
-            let in_data = data_dir.join(DATA_CACHE_DIR);
-            if in_data.is_dir() || writable_dir(data_dir) {
-                match make_private_dir(&in_data) {
-                    Ok(()) => {
-                        // Made owner-only here; one that was there already may not be.
-                        notice_if_open_to_others(&in_data, notices);
-                        return Ok(Some(in_data));
-                    }
-                    Err(e) => notices.push(format!("{}: cannot create the cache folder ({e})", in_data.display())),
-                }
-            }
-            let Some(user) = user_cache_dir(data_dir) else {
-                notices.push("no cache folder (HOME is not set): running without a cache".to_string());
-                return Ok(None);
-            };
-            match make_private_dir(&user) {
-                Ok(()) => {
-                    notice_if_open_to_others(&user, notices);
-                    Ok(Some(user))
-                }
-                Err(e) => {
-                    notices.push(format!(
-                        "{}: cannot create the cache folder ({e}); running without a cache",
-                        user.display()
-                    ));
-                    Ok(None)
-                }
-            }
-        }
-    }
-}
-
-/// The files DuckDB keeps for a database: the file and its write-ahead log.
-fn database_files(file: &Path) -> [PathBuf; 2] {
-    let mut wal = file.as_os_str().to_owned();
-    wal.push(".wal");
-    [file.to_path_buf(), PathBuf::from(wal)]
-}
-
-fn remove_database(file: &Path) -> std::io::Result<()> {
-    for f in database_files(file) {
-        match fs::remove_file(&f) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// Owner-only permissions on the database files that exist (DuckDB creates them 0644).
-pub fn restrict_permissions(file: &Path) {
-    #[cfg(unix)]
-    for f in database_files(file) {
-        use std::os::unix::fs::PermissionsExt;
-        if f.exists() {
-            let _ = fs::set_permissions(&f, fs::Permissions::from_mode(0o600));
-        }
-    }
 }
 
 /// This build of stedi-tui: the version and a fingerprint of the source it was built from (see
@@ -459,139 +326,6 @@ pub fn held_by_another(file: &Path) -> bool {
 /// The cache file of a data folder if there is one (for `cache info`).
 pub fn existing(data_dir: &Path, choice: &CacheChoice) -> Option<PathBuf> {
     candidate_dirs(data_dir, choice).into_iter().map(|d| d.join(CACHE_FILE)).find(|f| f.is_file())
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 of a file's bytes, hex.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-/// A fingerprint: SHA-256 over the parts, each length-prefixed so no two part lists collide.
-pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
-    }
-    hex(&hasher.finalize())
-}
-
-/// What was last built under `name` (a stage or check): its fingerprint, rows and seconds.
-pub fn built(conn: &Connection, name: &str) -> Result<Option<(String, u64, f64)>> {
-    let mut stmt = conn.prepare(&format!("SELECT fingerprint, rows, seconds FROM {SCHEMA}.built WHERE name = ?"))?;
-    let mut rows = stmt.query([name])?;
-    Ok(match rows.next()? {
-        Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
-        None => None,
-    })
-}
-
-/// Everything built so far: name -> (fingerprint, rows, seconds), read once per phase.
-pub fn all_built(conn: &Connection) -> Result<std::collections::HashMap<String, (String, u64, f64)>> {
-    let mut stmt = conn.prepare(&format!("SELECT name, fingerprint, rows, seconds FROM {SCHEMA}.built"))?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?
-        .collect::<std::result::Result<_, _>>()?;
-    Ok(rows)
-}
-
-/// Record many built things at once, in one transaction (one commit, not one per check).
-pub fn record_all(conn: &Connection, kind: &str, built: &[(String, String, u64, f64)]) -> Result<()> {
-    if built.is_empty() {
-        return Ok(());
-    }
-    conn.execute_batch("BEGIN TRANSACTION")?;
-    let written = (|| -> Result<()> {
-        let mut delete = conn.prepare(&format!("DELETE FROM {SCHEMA}.built WHERE name = ?"))?;
-        let mut insert = conn.prepare(&format!("INSERT INTO {SCHEMA}.built VALUES (?, ?, ?, ?, ?)"))?;
-        for (name, fp, rows, seconds) in built {
-            delete.execute([name])?;
-            insert.execute(duckdb::params![name, kind, fp, rows, seconds])?;
-        }
-        Ok(())
-    })();
-    conn.execute_batch(if written.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-    written
-}
-
-/// The main schema's relations as one catalogue query sees them: every table's and view's
-/// columns in order, and which of them are tables (a landing table is a view of the cache).
-#[derive(Debug, Default)]
-pub struct MainSchema {
-    pub columns: std::collections::BTreeMap<String, Vec<String>>,
-    pub tables: std::collections::BTreeSet<String>,
-}
-
-pub fn main_schema(conn: &Connection) -> Result<MainSchema> {
-    let mut stmt = conn.prepare(
-        "SELECT c.table_name, c.column_name, t.table_name IS NOT NULL \
-         FROM duckdb_columns() AS c LEFT JOIN duckdb_tables() AS t \
-           ON t.database_name = c.database_name AND t.schema_name = c.schema_name AND t.table_name = c.table_name \
-         WHERE c.database_name = current_database() AND c.schema_name = 'main' AND NOT c.internal \
-         ORDER BY c.table_name, c.column_index",
-    )?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))?
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let mut schema = MainSchema::default();
-    for (table, column, is_table) in rows {
-        if is_table {
-            schema.tables.insert(table.clone());
-        }
-        schema.columns.entry(table).or_default().push(column);
-    }
-    Ok(schema)
-}
-
-/// Forget what `name` was built from (before rebuilding it), so a run killed meanwhile rebuilds it.
-pub fn unrecord(conn: &Connection, name: &str) -> Result<()> {
-    conn.execute(&format!("DELETE FROM {SCHEMA}.built WHERE name = ?"), [name])?;
-    Ok(())
-}
-
-/// Record what `name` was built from, once it is built.
-pub fn record(conn: &Connection, name: &str, kind: &str, fingerprint: &str, rows: u64, seconds: f64) -> Result<()> {
-    unrecord(conn, name)?;
-    conn.execute(
-        &format!("INSERT INTO {SCHEMA}.built VALUES (?, ?, ?, ?, ?)"),
-        duckdb::params![name, kind, fingerprint, rows, seconds],
-    )?;
-    Ok(())
-}
-
-/// `stedi_cache."<name>"`, quoted.
-pub fn cached(name: &str) -> String {
-    format!("{SCHEMA}.{}", super::sql_text::quote_ident(name))
-}
-
-/// A meta value of the cache (e.g. a landing table's DDL fingerprint), or none.
-pub fn meta(conn: &Connection, key: &str) -> Option<String> {
-    conn.query_row(&format!("SELECT value FROM {SCHEMA}.meta WHERE key = ?"), [key], |r| r.get(0)).ok()
-}
-
-pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(&format!("DELETE FROM {SCHEMA}.meta WHERE key = ?"), [key])?;
-    conn.execute(&format!("INSERT INTO {SCHEMA}.meta VALUES (?, ?)"), [key, value])?;
-    Ok(())
-}
-
-/// `'a', 'b'` for an `IN (...)` list of names.
-pub fn literal_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    names.into_iter().map(quote_literal).collect::<Vec<_>>().join(", ")
 }
 
 /// `cache info`: where the cache is, its size, and (when no other process holds it) what it holds:

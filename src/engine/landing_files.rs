@@ -1,0 +1,166 @@
+//! The landing files of a table and what the cache remembers of them: where a dataset's files are
+//! (walkdir, recursively, sorted), each file's stat fields (size, modification and change times)
+//! and the manifest rows (`stedi_cache.files`) they are compared with to decide, without reading a
+//! file, whether it can be reused.
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use duckdb::Connection;
+use walkdir::WalkDir;
+
+use super::cache;
+use super::error::{EngineError, Result};
+
+/// The file name endings a landing folder may hold.
+pub const LANDING_EXTENSIONS: [&str; 6] = [".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"];
+
+/// Where a dataset's landing files live: `DATA/<dataset>/landing/`, as in the original S3 bucket.
+pub fn landing_dir(data_dir: &Path, dataset: &str) -> PathBuf {
+    data_dir.join(dataset).join("landing")
+}
+
+fn is_landing_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().to_lowercase()) else {
+        return false;
+    };
+    !name.starts_with('.') && LANDING_EXTENSIONS.iter().any(|ext| name.ends_with(ext))
+}
+
+/// Every landing file under `dir`, recursively, in a stable (sorted) order. Symlinks are followed;
+/// a loop or an unreadable entry is an error naming the path rather than a silent skip.
+pub fn find_landing_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Err(EngineError::input(dir, "landing folder not found"));
+    }
+    let mut files = Vec::new();
+    for entry in WalkDir::new(dir).follow_links(true).sort_by_file_name() {
+        let entry = entry.map_err(|e| {
+            let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
+            let why = if e.loop_ancestor().is_some() { "symlink loop".to_string() } else { e.to_string() };
+            EngineError::input(path, format!("cannot read: {why}"))
+        })?;
+        if entry.file_type().is_file() && is_landing_file(entry.path()) {
+            files.push(entry.into_path());
+        }
+    }
+    if files.is_empty() {
+        return Err(EngineError::input(dir, "no landing files (*.json, *.jsonl, *.ndjson, optionally .gz)"));
+    }
+    Ok(files)
+}
+
+/// A file whose modification time is this close to when it was last read may have changed again
+/// within the file system's timestamp granularity: its content is hashed rather than trusted.
+pub const RACY_NS: i64 = 3_000_000_000;
+
+/// A landing file as found now: where, and the stat fields that say whether it changed.
+pub struct Found {
+    pub path: PathBuf,
+    pub rel: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+}
+
+/// A landing file as the manifest remembers it.
+pub struct Entry {
+    pub file_id: u32,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+    pub sha256: String,
+    pub rows: u64,
+    pub rejected: u64,
+    pub recorded_ns: i64,
+}
+
+pub fn stat(path: &Path, data_dir: &Path) -> Result<Found> {
+    let meta = fs::metadata(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
+    let text = path.to_str().ok_or_else(|| EngineError::input(path, "file name is not valid UTF-8"))?;
+    let rel =
+        path.strip_prefix(data_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| text.to_string());
+    #[cfg(unix)]
+    let (mtime_ns, ctime_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (nanos(meta.mtime(), meta.mtime_nsec()), nanos(meta.ctime(), meta.ctime_nsec()))
+    };
+    #[cfg(not(unix))]
+    let (mtime_ns, ctime_ns) = {
+        let t = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        (t.map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)), 0)
+    };
+    Ok(Found { path: path.to_path_buf(), rel, size: meta.len(), mtime_ns, ctime_ns })
+}
+
+/// A file time as nanoseconds since 1970, saturating: a time past 2262 (or before 1678) does not
+/// fit in an i64 of nanoseconds, and must neither panic nor wrap to another time.
+pub fn nanos(secs: i64, nsec: i64) -> i64 {
+    secs.saturating_mul(1_000_000_000).saturating_add(nsec)
+}
+
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+}
+
+pub fn read_manifest(conn: &Connection, table: &str) -> Result<HashMap<String, Entry>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT rel_path, file_id, size, mtime_ns, ctime_ns, sha256, rows, rejected, recorded_ns \
+         FROM {}.files WHERE table_name = ?",
+        cache::SCHEMA
+    ))?;
+    let entries = stmt
+        .query_map([table], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Entry {
+                    file_id: r.get(1)?,
+                    size: r.get(2)?,
+                    mtime_ns: r.get(3)?,
+                    ctime_ns: r.get(4)?,
+                    sha256: r.get(5)?,
+                    rows: r.get(6)?,
+                    rejected: r.get(7)?,
+                    recorded_ns: r.get(8)?,
+                },
+            ))
+        })?
+        .collect::<std::result::Result<HashMap<_, _>, _>>()?;
+    Ok(entries)
+}
+
+pub fn hash_file(path: &Path) -> Result<String> {
+    cache::sha256_file(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_times_saturate_instead_of_overflowing() {
+        assert_eq!(nanos(1_700_000_000, 5), 1_700_000_000_000_000_005);
+        assert_eq!(nanos(-1, 0), -1_000_000_000);
+        // 2300-01-01 and the largest time a file system may store: past i64 nanoseconds.
+        assert_eq!(nanos(10_413_792_000, 999_999_999), i64::MAX);
+        assert_eq!(nanos(i64::MAX, 999_999_999), i64::MAX);
+        assert_eq!(nanos(i64::MIN, 0), i64::MIN);
+    }
+
+    #[test]
+    fn a_file_dated_after_2262_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("far.json");
+        fs::write(&path, "{}\n").unwrap();
+        let far = std::time::UNIX_EPOCH + std::time::Duration::from_secs(10_413_792_000);
+        if fs::File::options().write(true).open(&path).unwrap().set_modified(far).is_err() {
+            return; // a file system that cannot store the date
+        }
+        #[cfg(unix)]
+        if std::os::unix::fs::MetadataExt::mtime(&fs::metadata(&path).unwrap()) <= i64::MAX / 1_000_000_000 {
+            return; // one that stored an earlier date instead
+        }
+        let found = stat(&path, dir.path()).unwrap();
+        assert_eq!(found.mtime_ns, i64::MAX, "saturated, not wrapped");
+    }
+}
