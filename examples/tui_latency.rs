@@ -52,11 +52,16 @@ fn main() {
     if matches!(app.view, stedi_tui::tui::app::View::Stage(_)) {
         app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     }
+    // The table's first page (the dropped-row counts the cache lacks may still be counting on
+    // their own connection: that is waited for, and timed, separately).
     let opening = Instant::now();
-    app.wait_idle(Duration::from_secs(600));
+    while app.preview.as_ref().is_none_or(|p| p.page.rows.is_empty()) && opening.elapsed() < Duration::from_secs(600) {
+        app.pump(Duration::from_millis(2));
+    }
     terminal.draw(|f| views::draw(f, &mut app)).unwrap();
-    app.wait_idle(Duration::from_secs(600));
     let open_table = opening.elapsed();
+    app.wait_idle(Duration::from_secs(600));
+    let all_counted = started.elapsed();
 
     // Page down from the top, then from the middle and the end of the table (rowid ranges must not
     // get slower with the offset): each sample is key -> fetched -> drawn.
@@ -78,7 +83,7 @@ fn main() {
     let mut sorted = samples.clone();
     sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
-        "{{\"data\": {:?}, \"table\": {:?}, \"rows\": {rows}, \"files_parsed\": {}, \"files_reused\": {}, \"load_s\": {:.3}, \"first_frame_ms\": {:.2}, \"start_to_first_frame_s\": {:.3}, \"open_table_s\": {:.3}, \"page_ms_median\": {:.2}, \"page_ms_p95\": {:.2}, \"page_ms_max\": {:.2}, \"samples\": {}}}",
+        "{{\"data\": {:?}, \"table\": {:?}, \"rows\": {rows}, \"files_parsed\": {}, \"files_reused\": {}, \"load_s\": {:.3}, \"first_frame_ms\": {:.2}, \"start_to_first_frame_s\": {:.3}, \"open_table_s\": {:.3}, \"dropped_counted_s\": {:.3}, \"page_ms_median\": {:.2}, \"page_ms_p95\": {:.2}, \"page_ms_max\": {:.2}, \"samples\": {}}}",
         data,
         table,
         cache.files_parsed,
@@ -87,6 +92,7 @@ fn main() {
         first_frame.as_secs_f64() * 1000.0,
         start_to_first_frame.as_secs_f64(),
         open_table.as_secs_f64(),
+        all_counted.as_secs_f64(),
         percentile(&sorted, 0.5),
         percentile(&sorted, 0.95),
         sorted.last().unwrap(),

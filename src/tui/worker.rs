@@ -160,7 +160,8 @@ fn one_query(conn: &duckdb::Connection, sql: &str) -> crate::engine::Result<()> 
     }
 }
 
-/// Whether `name` is a table (temporary or of the main schema), which pages by rowid, rather than a view.
+/// Whether `name` is a table (temporary or of the main schema), which pages by rowid, rather than
+/// a view (a landing table), which pages by LIMIT/OFFSET.
 fn is_base_table(conn: &duckdb::Connection, name: &str) -> crate::engine::Result<bool> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
@@ -265,10 +266,10 @@ fn handle(
     let conn = engine.connection();
     match request {
         Request::Prepare { id, sql, direct_table } => {
-            // A base table pages by rowid as it is; anything else (filter, sort, ad-hoc query) is
-            // materialised once so every later page is a cheap rowid range, not a re-run.
-            // A landing table is a view of the cache (no rowid): it is materialised like a query.
-            let direct_table = direct_table.filter(|t| is_base_table(conn, t).unwrap_or(false));
+            // A base table pages by rowid as it is, a landing table (a view of the cache, no rowid)
+            // by LIMIT/OFFSET, which DuckDB serves from the right row group (~10 ms at 8 million
+            // rows); anything else (filter, sort, ad-hoc query) is materialised once so every
+            // later page is a cheap rowid range, not a re-run.
             let table = match direct_table {
                 Some(t) => t,
                 None => {
@@ -288,8 +289,11 @@ fn handle(
             Ok(Response::Prepared { id, table, total, columns })
         }
         Request::Page { id, table, offset, limit } => {
-            let sql =
-                format!("SELECT * FROM {} WHERE rowid >= {offset} AND rowid < {}", quote_ident(&table), offset + limit);
+            let sql = if is_base_table(conn, &table)? {
+                format!("SELECT * FROM {} WHERE rowid >= {offset} AND rowid < {}", quote_ident(&table), offset + limit)
+            } else {
+                format!("SELECT * FROM {} LIMIT {limit} OFFSET {offset}", quote_ident(&table))
+            };
             let rows = crate::engine::rows::fetch_rows(conn, &sql, limit, 0)?;
             Ok(Response::Page { id, offset, rows })
         }
@@ -319,11 +323,13 @@ fn handle(
                 .iter()
                 .map(|c| format!("CAST({} AS VARCHAR) ILIKE {} ESCAPE '\\'", quote_ident(c), quote_literal(&pattern)))
                 .collect();
-            let sql = format!(
-                "SELECT min(rowid) FROM {} WHERE rowid >= {from} AND ({})",
-                quote_ident(&table),
-                any.join(" OR ")
-            );
+            // A view has no rowid: its rows are numbered in scan order, as LIMIT/OFFSET pages them.
+            let source = if is_base_table(conn, &table)? {
+                quote_ident(&table)
+            } else {
+                format!("(SELECT *, row_number() OVER () - 1 AS rowid FROM {})", quote_ident(&table))
+            };
+            let sql = format!("SELECT min(rowid) FROM {source} WHERE rowid >= {from} AND ({})", any.join(" OR "));
             let row: Option<i64> = conn.query_row(&sql, [], |r| r.get(0))?;
             Ok(Response::Found { id, row: row.map(|r| r as u64) })
         }
