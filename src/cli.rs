@@ -501,9 +501,35 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
             }
         }
         CacheAction::Info => match cache::existing(&args.data, &choice) {
-            Some(file) => write_stdout(&cache::describe(&file)?)?,
+            Some(file) => write_stdout(&describe_cache(&cache::contents(&file)?))?,
             None => eprintln!("stedi-tui: no cache for {}", args.data.display()),
         },
     }
     Ok(0)
+}
+
+/// `cache info`'s text: where the cache is, its size, what it holds (counts only).
+fn describe_cache(c: &cache::Contents) -> String {
+    use crate::report::thousands;
+    let mut out = format!("cache      {}\nsize       {} bytes\n", c.file.display(), thousands(c.size));
+    if let Some(why) = &c.unreadable {
+        out += &format!("contents   unreadable now ({why})\n");
+    }
+    for (key, value) in &c.meta {
+        out += &format!("{key:<10} {value}\n");
+    }
+    for t in &c.landing {
+        out += &format!(
+            "landing    {}: {} files, {} bytes, {} rows, {} rejected\n",
+            t.table,
+            t.files,
+            thousands(t.bytes),
+            thousands(t.rows),
+            thousands(t.rejected)
+        );
+    }
+    for (kind, n) in &c.built {
+        out += &format!("{:<10} {n} built\n", format!("{kind}s"));
+    }
+    out
 }

@@ -328,43 +328,61 @@ pub fn existing(data_dir: &Path, choice: &CacheChoice) -> Option<PathBuf> {
     candidate_dirs(data_dir, choice).into_iter().map(|d| d.join(CACHE_FILE)).find(|f| f.is_file())
 }
 
-/// `cache info`: where the cache is, its size, and (when no other process holds it) what it holds:
-/// files and rows per landing table, stages and checks built. Counts only, never rows.
-pub fn describe(file: &Path) -> Result<String> {
-    let size: u64 = database_files(file).iter().filter_map(|f| fs::metadata(f).ok()).map(|m| m.len()).sum();
-    let mut out =
-        format!("cache      {}\nsize       {} bytes\n", file.display(), super::super::report::thousands(size));
+/// What a cache holds, for `cache info`: counts only, never rows.
+#[derive(Debug, Clone, Default)]
+pub struct Contents {
+    pub file: PathBuf,
+    /// Bytes of the database file and its write-ahead log.
+    pub size: u64,
+    /// Why the contents could not be read (another process holds the cache, say).
+    pub unreadable: Option<String>,
+    /// format, build, duckdb, state.
+    pub meta: Vec<(String, String)>,
+    /// Per landing table: files, rows, rejected records, bytes of its files.
+    pub landing: Vec<LandingContents>,
+    /// How many stages, checks and dropped-row counts are recorded, by kind.
+    pub built: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LandingContents {
+    pub table: String,
+    pub files: u64,
+    pub rows: u64,
+    pub rejected: u64,
+    pub bytes: u64,
+}
+
+/// Read what the cache at `file` holds (read-only; a cache another process holds is `unreadable`).
+pub fn contents(file: &Path) -> Result<Contents> {
+    let size = database_files(file).iter().filter_map(|f| fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let mut out = Contents { file: file.to_path_buf(), size, ..Contents::default() };
     let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
     let conn = match Connection::open_with_flags(file, config) {
         Ok(conn) => conn,
         Err(e) => {
-            out += &format!("contents   unreadable now ({})\n", super::error::one_line(&e.to_string()));
+            out.unreadable = Some(super::error::one_line(&e.to_string()));
             return Ok(out);
         }
     };
     for key in ["format", "build", "duckdb", "state"] {
-        out += &format!("{key:<10} {}\n", meta(&conn, key).unwrap_or_else(|| "?".into()));
+        out.meta.push((key.to_string(), meta(&conn, key).unwrap_or_else(|| "?".into())));
     }
     let mut stmt = conn.prepare(&format!(
         "SELECT table_name, count(*), sum(rows), sum(rejected), sum(size) FROM {SCHEMA}.files GROUP BY ALL ORDER BY 1"
     ))?;
-    let tables = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?, r.get::<_, u64>(2)?, r.get::<_, u64>(3)?, r.get::<_, u64>(4)?))
-    })?;
-    for t in tables {
-        let (table, files, rows, rejected, bytes) = t?;
-        out += &format!(
-            "landing    {table}: {files} files, {} bytes, {} rows, {} rejected\n",
-            super::super::report::thousands(bytes),
-            super::super::report::thousands(rows),
-            super::super::report::thousands(rejected)
-        );
-    }
+    out.landing = stmt
+        .query_map([], |r| {
+            Ok(LandingContents {
+                table: r.get(0)?,
+                files: r.get(1)?,
+                rows: r.get(2)?,
+                rejected: r.get(3)?,
+                bytes: r.get(4)?,
+            })
+        })?
+        .collect::<std::result::Result<_, _>>()?;
     let mut stmt = conn.prepare(&format!("SELECT kind, count(*) FROM {SCHEMA}.built GROUP BY ALL ORDER BY 1 DESC"))?;
-    let built = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
-    for b in built {
-        let (kind, n) = b?;
-        out += &format!("{:<10} {n} built\n", format!("{kind}s"));
-    }
+    out.built = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?;
     Ok(out)
 }
