@@ -496,7 +496,13 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
             }
             let removed = cache::clear(&args.data, &choice)?;
             match removed.first() {
-                Some(file) => eprintln!("stedi-tui: removed {} ({} files)", file.display(), removed.len()),
+                Some(file) => {
+                    let others = match removed.len() - 1 {
+                        0 => String::new(),
+                        n => format!(" and {n} more file{}", if n == 1 { "" } else { "s" }),
+                    };
+                    eprintln!("stedi-tui: removed {}{others}", file.display())
+                }
                 None => eprintln!("stedi-tui: no cache for {}", args.data.display()),
             }
         }
