@@ -23,8 +23,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-
 use super::checks::CheckOutcome;
 use super::error::{one_line, EngineError, Result};
 use super::load::table_columns;
@@ -281,15 +279,7 @@ impl Drop for TempFolder {
 }
 
 fn sha256_file(path: &Path) -> Result<(u64, String)> {
-    let mut file = fs::File::open(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
-    let mut hasher = Sha256::new();
-    let bytes =
-        std::io::copy(&mut file, &mut hasher).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
-    Ok((bytes, hex(&hasher.finalize())))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    super::cache::sha256_file(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))
 }
 
 /// A path as DuckDB should see it: UTF-8, or an error naming it.

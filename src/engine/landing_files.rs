@@ -130,7 +130,7 @@ pub fn read_manifest(conn: &Connection, table: &str) -> Result<HashMap<String, E
 }
 
 pub fn hash_file(path: &Path) -> Result<String> {
-    cache::sha256_file(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))
+    cache::sha256_file(path).map(|(_, sha)| sha).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))
 }
 
 #[cfg(test)]

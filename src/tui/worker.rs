@@ -160,6 +160,26 @@ fn one_query(conn: &duckdb::Connection, sql: &str) -> crate::engine::Result<()> 
     }
 }
 
+/// What the worker remembers between requests: how many previews it materialised, and which
+/// relations are tables (rowid paging) rather than views (LIMIT/OFFSET), asked once per name
+/// rather than on every page.
+#[derive(Default)]
+struct WorkerState {
+    prepared: u64,
+    base_tables: std::collections::HashMap<String, bool>,
+}
+
+impl WorkerState {
+    fn is_base_table(&mut self, conn: &duckdb::Connection, name: &str) -> crate::engine::Result<bool> {
+        if let Some(known) = self.base_tables.get(name) {
+            return Ok(*known);
+        }
+        let known = is_base_table(conn, name)?;
+        self.base_tables.insert(name.to_string(), known);
+        Ok(known)
+    }
+}
+
 /// Whether `name` is a table (temporary or of the main schema), which pages by rowid, rather than
 /// a view (a landing table), which pages by LIMIT/OFFSET.
 fn is_base_table(conn: &duckdb::Connection, name: &str) -> crate::engine::Result<bool> {
@@ -223,7 +243,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
             let _ = out.send(Response::Dropped(counted.map_err(|e| e.to_string())));
         });
     }
-    let mut prepared = 0u64;
+    let mut state = WorkerState::default();
     while let Ok(request) = requests.recv() {
         let id = request_id(&request);
         let response = match request {
@@ -231,7 +251,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
             Request::Diff { id } => Engine::run_both_modes(diff_options.clone())
                 .and_then(|both| both.diff())
                 .map(|diff| Response::Diffed { id, diff: Box::new(diff) }),
-            other => handle(&engine, &outcomes, other, &mut prepared),
+            other => handle(&engine, &outcomes, other, &mut state),
         };
         let response = response.unwrap_or_else(|e| Response::Failed {
             id,
@@ -261,8 +281,9 @@ fn handle(
     engine: &Engine,
     outcomes: &[CheckOutcome],
     request: Request,
-    prepared: &mut u64,
+    state: &mut WorkerState,
 ) -> crate::engine::Result<Response> {
+    let prepared = &mut state.prepared;
     let conn = engine.connection();
     match request {
         Request::Prepare { id, sql, direct_table } => {
@@ -289,7 +310,7 @@ fn handle(
             Ok(Response::Prepared { id, table, total, columns })
         }
         Request::Page { id, table, offset, limit } => {
-            let sql = if is_base_table(conn, &table)? {
+            let sql = if state.is_base_table(conn, &table)? {
                 format!("SELECT * FROM {} WHERE rowid >= {offset} AND rowid < {}", quote_ident(&table), offset + limit)
             } else {
                 format!("SELECT * FROM {} LIMIT {limit} OFFSET {offset}", quote_ident(&table))
@@ -324,7 +345,7 @@ fn handle(
                 .map(|c| format!("CAST({} AS VARCHAR) ILIKE {} ESCAPE '\\'", quote_ident(c), quote_literal(&pattern)))
                 .collect();
             // A view has no rowid: its rows are numbered in scan order, as LIMIT/OFFSET pages them.
-            let source = if is_base_table(conn, &table)? {
+            let source = if state.is_base_table(conn, &table)? {
                 quote_ident(&table)
             } else {
                 format!("(SELECT *, row_number() OVER () - 1 AS rowid FROM {})", quote_ident(&table))

@@ -2,7 +2,6 @@
 //! content hashes, what was built from what (`stedi_cache.built`), its meta values, and the main
 //! schema as one catalogue query sees it.
 use std::fs;
-use std::io::Read;
 use std::path::Path;
 
 use duckdb::Connection;
@@ -16,19 +15,12 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// SHA-256 of a file's bytes, hex.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = fs::File::open(path)?;
+/// SHA-256 of a file's bytes, hex, and how many bytes it read (the cache's manifest and the
+/// export's manifest both hash files with it).
+pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
     let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
+    let bytes = std::io::copy(&mut fs::File::open(path)?, &mut hasher)?;
+    Ok((bytes, hex(&hasher.finalize())))
 }
 
 /// A fingerprint: SHA-256 over the parts, each length-prefixed so no two part lists collide.
@@ -39,16 +31,6 @@ pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
         hasher.update(part.as_bytes());
     }
     hex(&hasher.finalize())
-}
-
-/// What was last built under `name` (a stage or check): its fingerprint, rows and seconds.
-pub fn built(conn: &Connection, name: &str) -> Result<Option<(String, u64, f64)>> {
-    let mut stmt = conn.prepare(&format!("SELECT fingerprint, rows, seconds FROM {SCHEMA}.built WHERE name = ?"))?;
-    let mut rows = stmt.query([name])?;
-    Ok(match rows.next()? {
-        Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
-        None => None,
-    })
 }
 
 /// Everything built so far: name -> (fingerprint, rows, seconds), read once per phase.
