@@ -442,14 +442,19 @@ fn load_all_validated(
                 chunk.iter().map(|source| scope.spawn(move || validate_file(&source.path, columns))).collect();
             handles.into_iter().map(|h| h.join().expect("the validator does not panic")).collect()
         });
-        let validating = started.elapsed() / chunk.len() as u32;
-        for (source, validated) in chunk.iter_mut().zip(validated) {
-            let started = Instant::now();
-            let validated = validated.map_err(|e| EngineError::input(&source.path, format!("cannot read: {e}")))?;
-            // An empty file holds no records (and the validator finds none).
-            (source.rows, source.rejected) =
-                load_records(conn, table, columns, &source.path, source.file_id, validated)?;
-            source.elapsed = validating + started.elapsed();
+        let validated = chunk
+            .iter()
+            .zip(validated)
+            .map(|(source, v)| {
+                v.map(|v| (source.path.as_path(), source.file_id, v))
+                    .map_err(|e| EngineError::input(&source.path, format!("cannot read: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The wave's clean records go in with one statement, parsed by DuckDB on every core.
+        let counts = load_records(conn, table, columns, validated)?;
+        let elapsed = started.elapsed() / chunk.len() as u32;
+        for (source, (rows, rejected)) in chunk.iter_mut().zip(counts) {
+            (source.rows, source.rejected, source.elapsed) = (rows, rejected, elapsed);
         }
     }
     Ok(())
@@ -506,41 +511,79 @@ fn load_validated(
     file_id: u32,
 ) -> Result<(u64, u64)> {
     let validated = validate_file(path, columns).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
-    load_records(conn, table, columns, path, file_id, validated)
+    Ok(load_records(conn, table, columns, vec![(path, file_id, validated)])?[0])
 }
 
-/// Load a validated file's clean records and its rejects: (rows loaded, records rejected).
+/// Scratch files of clean records, removed when dropped (also when the load fails).
+struct Scratch(Vec<PathBuf>);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// Load validated files' clean records, all with one statement, and their rejects: (rows loaded,
+/// records rejected) for each file.
 fn load_records(
     conn: &Connection,
     table: &LandingTable,
     columns: &[Column],
-    path: &Path,
-    file_id: u32,
-    validated: Validated,
-) -> Result<(u64, u64)> {
-    let mut rows = 0;
-    if !validated.records.is_empty() {
+    files: Vec<(&Path, u32, Validated)>,
+) -> Result<Vec<(u64, u64)>> {
+    let mut scratch = Scratch(Vec::new());
+    let mut cases = Vec::new();
+    let mut longest = 0;
+    for (path, file_id, validated) in files.iter().filter(|(_, _, v)| v.count > 0) {
         let n = SCRATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let scratch = std::env::temp_dir().join(format!("stedi-tui-{}-{n}.ndjson", std::process::id()));
-        let longest = validated.records.iter().map(String::len).max().unwrap_or(0);
-        let written = fs::write(&scratch, validated.records.join("\n") + "\n");
-        let result = written.map_err(|e| EngineError::input(&scratch, format!("cannot write: {e}"))).and_then(|_| {
-            let sql = format!(
-                "{} SELECT *, {file_id} FROM read_json(?, format = 'newline_delimited', columns = {}, maximum_object_size = {})",
-                insert_into(&table.name, columns),
-                columns_struct(columns),
-                (longest + 1024).max(16 << 20)
-            );
-            conn.execute(&sql, [scratch.to_string_lossy().as_ref()])
-                .map_err(|e| EngineError::input(path, format!("validated records failed to load: {e}")))
-        });
-        let _ = fs::remove_file(&scratch);
-        rows = result? as u64;
+        let file = std::env::temp_dir().join(format!("stedi-tui-{}-{n}.ndjson", std::process::id()));
+        fs::write(&file, &validated.records).map_err(|e| EngineError::input(&file, format!("cannot write: {e}")))?;
+        cases.push((*path, *file_id, scratch.0.len()));
+        scratch.0.push(file);
+        longest = longest.max(validated.longest);
+    }
+    let insert = |which: &[(&Path, u32, usize)]| {
+        let list: Vec<String> = which.iter().map(|&(_, _, k)| quote_literal(&scratch.0[k].to_string_lossy())).collect();
+        let file_ids: Vec<String> =
+            which.iter().enumerate().map(|(k, &(_, id, _))| format!("WHEN {k} THEN {id}")).collect();
+        let sql = format!(
+            "{} SELECT *, CASE file_index {} END FROM read_json([{}], format = 'newline_delimited', columns = {}, maximum_object_size = {})",
+            insert_into(&table.name, columns),
+            file_ids.join(" "),
+            list.join(", "),
+            columns_struct(columns),
+            (longest + 1024).max(16 << 20)
+        );
+        conn.execute(&sql, [])
+    };
+    let expected: u64 = files.iter().map(|(_, _, v)| v.count).sum();
+    let inserted = match insert(&cases) {
+        Ok(rows) => rows as u64,
+        // Records that fit their columns should always load; if they do not, the statement
+        // inserted nothing and the files go one by one so the error names its file.
+        Err(e) => {
+            refused::<()>(Err(e))?;
+            let mut rows = 0;
+            for case in &cases {
+                rows += insert(std::slice::from_ref(case))
+                    .map_err(|e| EngineError::input(case.0, format!("validated records failed to load: {e}")))?
+                    as u64;
+            }
+            rows
+        }
+    };
+    if inserted != expected {
+        let path = files.first().map_or(Path::new(""), |f| f.0);
+        return Err(EngineError::input(path, format!("{expected} validated records, but {inserted} loaded")));
     }
     let mut appender = conn.appender_to_db(&rejected_table(&table.name), cache::SCHEMA)?;
-    for r in &validated.rejects {
-        appender.append_row(duckdb::params![file_id, r.line as i64, r.raw, r.reason])?;
+    for (_, file_id, validated) in &files {
+        for r in &validated.rejects {
+            appender.append_row(duckdb::params![file_id, r.line as i64, r.raw, r.reason])?;
+        }
     }
     appender.flush()?;
-    Ok((rows, validated.rejects.len() as u64))
+    Ok(files.iter().map(|(_, _, v)| (v.count, v.rejects.len() as u64)).collect())
 }

@@ -6,10 +6,14 @@
 //!
 //! Stricter than DuckDB's casts on purpose: DuckDB turns `true` into 1 and `1.5` into 2 for a
 //! BIGINT, which would let a malformed `shareWithResearchAsOfDate` count as consent.
+mod fast;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde_json::{Map, Value};
+
+use fast::FastColumns;
 
 /// A declared landing column (from the landing DDL, as DuckDB holds it).
 #[derive(Debug, Clone)]
@@ -29,9 +33,20 @@ pub struct Reject {
 
 #[derive(Debug, Default)]
 pub struct Validated {
-    /// Clean newline-delimited records with exactly the declared columns.
-    pub records: Vec<String>,
+    /// The clean records, newline-delimited JSON objects of exactly the declared columns.
+    pub records: String,
+    /// How many records `records` holds.
+    pub count: u64,
+    /// The longest of them, in bytes (DuckDB's reader must be told to accept it).
+    pub longest: usize,
     pub rejects: Vec<Reject>,
+}
+
+impl Validated {
+    /// The clean records one by one.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.records.lines()
+    }
 }
 
 /// How much of a rejected record is kept (a 100 MB line is not copied whole into the table).
@@ -67,6 +82,11 @@ pub fn validate_file(path: &Path, columns: &[Column]) -> std::io::Result<Validat
 }
 
 pub fn validate_text(text: &str, columns: &[Column]) -> Validated {
+    validate(text, columns, true)
+}
+
+/// [`validate_text`], optionally without the fast path (its tests compare the two).
+fn validate(text: &str, columns: &[Column], fast_path: bool) -> Validated {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Validated::default();
     if text.trim_start().starts_with('[') {
@@ -74,30 +94,56 @@ pub fn validate_text(text: &str, columns: &[Column]) -> Validated {
             Ok(items) => {
                 for (i, item) in items.into_iter().enumerate() {
                     let raw = item.to_string();
-                    push(&mut out, i as u64 + 1, &raw, check_record(item, columns));
+                    let checked = check_record(item, columns);
+                    push(&mut out, i as u64 + 1, &raw, checked.as_deref().map_err(String::as_str));
                 }
             }
-            Err(e) => push(&mut out, 1, text, Err(format!("malformed JSON array: {e}"))),
+            Err(e) => push(&mut out, 1, text, Err(&format!("malformed JSON array: {e}"))),
         }
         return out;
     }
+    let fast = FastColumns::new(columns);
+    let mut clean = String::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let result = serde_json::from_str::<Value>(line)
+        clean.clear();
+        // Most records already fit: they are copied field by field without building a tree of
+        // values. Anything else takes the general path, which also words the reasons.
+        if fast_path && fast.write(line, &mut clean) {
+            push(&mut out, i as u64 + 1, line, Ok(&clean));
+            continue;
+        }
+        let checked = serde_json::from_str::<Value>(line)
             .map_err(|e| format!("malformed JSON: {e}"))
             .and_then(|v| check_record(v, columns));
-        push(&mut out, i as u64 + 1, line, result);
+        push(&mut out, i as u64 + 1, line, checked.as_deref().map_err(String::as_str));
     }
     out
 }
 
-fn push(out: &mut Validated, line: u64, raw: &str, result: Result<String, String>) {
+fn push(out: &mut Validated, line: u64, raw: &str, result: Result<&str, &str>) {
     match result {
-        Ok(clean) => out.records.push(clean),
-        Err(reason) => out.rejects.push(Reject { line, raw: truncated(raw), reason }),
+        Ok(clean) => {
+            out.records.push_str(clean);
+            out.records.push('\n');
+            out.count += 1;
+            out.longest = out.longest.max(clean.len());
+        }
+        Err(reason) => out.rejects.push(Reject { line, raw: truncated(raw), reason: reason.to_string() }),
     }
+}
+
+/// The values an integer type holds.
+pub(super) fn integer_range(data_type: &str) -> Option<(i64, i64)> {
+    Some(match data_type {
+        "TINYINT" => (i8::MIN as i64, i8::MAX as i64),
+        "SMALLINT" => (i16::MIN as i64, i16::MAX as i64),
+        "INTEGER" => (i32::MIN as i64, i32::MAX as i64),
+        "BIGINT" => (i64::MIN, i64::MAX),
+        _ => return None,
+    })
 }
 
 /// A record as a clean JSON object of the declared columns, or why it does not fit.
@@ -140,10 +186,7 @@ fn describe(value: &Value) -> String {
 /// The value in the form the declared type accepts, if it fits exactly.
 fn fit(value: &Value, data_type: &str) -> Option<Value> {
     let (min, max): (i64, i64) = match data_type {
-        "TINYINT" => (i8::MIN as i64, i8::MAX as i64),
-        "SMALLINT" => (i16::MIN as i64, i16::MAX as i64),
-        "INTEGER" => (i32::MIN as i64, i32::MAX as i64),
-        "BIGINT" => (i64::MIN, i64::MAX),
+        _ if integer_range(data_type).is_some() => integer_range(data_type).expect("an integer type"),
         "DOUBLE" | "FLOAT" => return number(value).map(Value::from),
         "DATE" => return value.as_str().filter(|s| is_date(s)).map(Value::from),
         "VARCHAR" => {
@@ -175,7 +218,7 @@ fn number(value: &Value) -> Option<f64> {
 }
 
 /// `Y-MM-DD` with a 1 to 4 digit year (the real data has year 967) and a day that exists.
-fn is_date(s: &str) -> bool {
+pub(super) fn is_date(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     let [y, m, d] = parts.as_slice() else { return false };
     let digits = |p: &str, lo: usize, hi: usize| (lo..=hi).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
@@ -195,56 +238,4 @@ fn is_date(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn columns() -> Vec<Column> {
-        let c = |name: &str, data_type: &str, nullable: bool| Column {
-            name: name.into(),
-            data_type: data_type.into(),
-            nullable,
-        };
-        vec![
-            c("email", "VARCHAR", false),
-            c("birthDay", "DATE", true),
-            c("consent", "BIGINT", true),
-            c("x", "DOUBLE", true),
-        ]
-    }
-
-    #[test]
-    fn consent_must_be_a_whole_number() {
-        let cols = columns();
-        for bad in [r#"true"#, r#""yes""#, r#"1.5"#, r#"[1]"#] {
-            let line = format!(r#"{{"email":"a@b.c","consent":{bad}}}"#);
-            let out = validate_text(&line, &cols);
-            assert_eq!(out.records.len(), 0, "{bad}");
-            assert!(out.rejects[0].reason.contains("consent"), "{:?}", out.rejects[0]);
-        }
-        let ok = validate_text(r#"{"email":"a@b.c","consent":"1655564376361","x":"0.5"}"#, &cols);
-        assert_eq!(ok.records, vec![r#"{"birthDay":null,"consent":1655564376361,"email":"a@b.c","x":0.5}"#]);
-    }
-
-    #[test]
-    fn every_record_is_kept_or_rejected_with_its_line() {
-        let text = "\u{feff}{\"email\":\"a@b.c\"}\r\n\n{\"email\":\n{\"x\":1}\n42\n{\"email\":\"d@e.f\",\"birthDay\":\"1990-02-30\"}\n{\"email\":\"g@h.i\",\"birthDay\":\"967-01-01\"}\n";
-        let out = validate_text(text, &columns());
-        assert_eq!(out.records.len(), 2);
-        let lines: Vec<u64> = out.rejects.iter().map(|r| r.line).collect();
-        assert_eq!(lines, vec![3, 4, 5, 6]);
-        assert!(out.rejects[0].reason.starts_with("malformed JSON"));
-        assert!(out.rejects[1].reason.contains("required field \"email\""));
-        assert_eq!(out.rejects[2].reason, "not a JSON object");
-        assert!(out.rejects[3].reason.contains("birthDay"));
-    }
-
-    #[test]
-    fn arrays_and_long_lines() {
-        let out = validate_text(r#"[{"email":"a@b.c"}, {"email":1}, {"x":"abc","email":"q"}]"#, &columns());
-        assert_eq!(out.records.len(), 2);
-        assert_eq!(out.rejects[0].line, 3);
-        let long = format!(r#"{{"email":"{}","x":"nope"}}"#, "a".repeat(10_000));
-        let out = validate_text(&long, &columns());
-        assert!(out.rejects[0].raw.len() < 2_100 && out.rejects[0].raw.ends_with("bytes)"));
-    }
-}
+mod tests;
