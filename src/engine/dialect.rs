@@ -15,6 +15,7 @@
 use duckdb::Connection;
 
 use super::error::Result;
+use super::load::table_columns;
 use super::sql_text::{quote_ident, quote_literal};
 
 /// The columns that name a customer in some table: the email (`email`, accelerometer `user`), a
@@ -40,13 +41,8 @@ pub fn install(conn: &Connection) -> Result<()> {
 
 /// Create (or refresh) `zone_columns` and every `<table>_with_keys` over `tables`, as temporary views.
 pub fn create_check_views(conn: &Connection, tables: &[String]) -> Result<()> {
-    let mut columns = conn.prepare(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() \
-         AND schema_name = current_schema() AND table_name = ? AND NOT internal ORDER BY column_index",
-    )?;
     for table in tables {
-        let have =
-            columns.query_map([table], |r| r.get::<_, String>(0))?.collect::<std::result::Result<Vec<_>, _>>()?;
+        let have: Vec<String> = table_columns(conn, table)?.into_iter().map(|c| c.name).collect();
         let padding: String = KEY_COLUMNS
             .iter()
             .filter(|key| !have.iter().any(|c| c.eq_ignore_ascii_case(key)))
