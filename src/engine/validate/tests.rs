@@ -141,7 +141,7 @@ proptest::proptest! {
         }
         let text = text.join("\n");
         let columns = all_types();
-        let (fast, general) = (validate(&text, &columns, true), validate(&text, &columns, false));
+        let (fast, general) = (validate_text(&text, &columns), validate_text_general(&text, &columns));
         proptest::prop_assert_eq!(&fast.rejects, &general.rejects);
         proptest::prop_assert_eq!(fast.count, general.count);
         for (f, g) in fast.lines().zip(general.lines()) {
