@@ -99,3 +99,24 @@ fn row_count_checks_follow_the_expect_file() {
     let off = outcomes.iter().find(|o| o.id == "row_count.accelerometer_landing").unwrap();
     assert_eq!((off.failing_rows, off.is_error()), (1, true));
 }
+
+/// `duplicate.<table>` finds repeated row hashes by sorting them: a row written three times is one
+/// failing row with three copies, two rows each written twice are two, and a row that differs from
+/// another in one column only (the same hash input but one value) is not a duplicate.
+#[test]
+fn duplicates_are_counted_by_whole_rows_with_their_copies() {
+    let (dir, _) = common::generated(40, 11, Injections::default());
+    let folder = dir.path().join("accelerometer/landing");
+    let reading = |x: &str| format!(r#"{{"user":"dup@test.com","timestamp":1655564376361,"x":{x},"y":0.5,"z":-1.0}}"#);
+    let mut extra = vec![reading("0.25"); 3];
+    extra.extend([reading("0.5"), reading("0.5"), reading("0.75")]);
+    std::fs::write(folder.join("zz-duplicates.json"), extra.join("\n") + "\n").unwrap();
+    let (engine, outcomes) = common::run_pipeline(dir.path(), &common::queries_dir(), &CheckOptions::default());
+    let outcome = outcomes.iter().find(|o| o.id == "duplicate.accelerometer_landing").unwrap();
+    assert_eq!(outcome.failing_rows, 2);
+    let mut stmt =
+        engine.connection().prepare(&format!("SELECT x, copies FROM {} ORDER BY x", outcome.result_table)).unwrap();
+    let copies: Vec<(f64, i64)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(copies, [(0.25, 3), (0.5, 2)]);
+}
