@@ -553,7 +553,7 @@ fn load_records(
         conn.execute(&sql, [])
     };
     let expected: u64 = files.iter().map(|(_, _, v)| v.count).sum();
-    let inserted = match insert(&cases) {
+    let inserted = match if cases.is_empty() { Ok(0) } else { insert(&cases) } {
         Ok(rows) => rows as u64,
         // Records that fit their columns should always load; if they do not, the statement
         // inserted nothing and the files go one by one so the error names its file.
