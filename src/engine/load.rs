@@ -93,6 +93,21 @@ fn insert_into(table: &str, columns: &[Column]) -> String {
     format!("INSERT INTO {} ({})", cache::cached(table), names.join(", "))
 }
 
+/// One statement that loads `files` (path, file id) into the cached table with one `read_json`,
+/// which parses them on every core; `options` are more `read_json` arguments.
+fn insert_files(table: &LandingTable, columns: &[Column], files: &[(&str, u32)], options: &str) -> String {
+    let list: Vec<String> = files.iter().map(|(path, _)| quote_literal(path)).collect();
+    // DuckDB's `file_index` is the position in this call's list; turn it into the file's id.
+    let ids: Vec<String> = files.iter().enumerate().map(|(k, (_, id))| format!("WHEN {k} THEN {id}")).collect();
+    format!(
+        "{} SELECT *, CASE file_index {} END FROM read_json([{}], columns = {}, {options})",
+        insert_into(&table.name, columns),
+        ids.join(" "),
+        list.join(", "),
+        columns_struct(columns)
+    )
+}
+
 /// The cached table of a landing table: made from its DDL (in the cache's schema) plus the file
 /// column, with its `_rejected` table. Made again, empty, when the DDL changed since it was cached.
 fn prepare_store(conn: &Connection, table: &LandingTable) -> Result<Vec<Column>> {
@@ -373,17 +388,9 @@ fn load_batches(
         let started = Instant::now();
         // An empty file holds no records; DuckDB would reject it as malformed JSON.
         let batch: Vec<&SourceFile> = sources[start..end].iter().filter(|s| s.bytes > 0).collect();
-        let list: Vec<String> = batch.iter().map(|s| quote_literal(s.path.to_str().expect("checked UTF-8"))).collect();
-        // DuckDB's `file_index` is the position in this call's list; turn it into the file's id.
-        let cases: Vec<String> =
-            batch.iter().enumerate().map(|(k, s)| format!("WHEN {k} THEN {}", s.file_id)).collect();
-        let insert = format!(
-            "{} SELECT *, CASE file_index {} END FROM read_json([{}], format = 'auto', columns = {})",
-            insert_into(&table.name, columns),
-            cases.join(" "),
-            list.join(", "),
-            columns_struct(columns)
-        );
+        let files: Vec<(&str, u32)> =
+            batch.iter().map(|s| (s.path.to_str().expect("checked UTF-8"), s.file_id)).collect();
+        let insert = insert_files(table, columns, &files, "format = 'auto'");
         if batch.is_empty() || !refused(conn.execute_batch(&insert))? {
             let elapsed = started.elapsed();
             for source in &mut sources[start..end] {
@@ -538,19 +545,11 @@ fn load_records(
         scratch.0.push(file);
         longest = longest.max(validated.longest);
     }
+    let options = format!("format = 'newline_delimited', maximum_object_size = {}", (longest + 1024).max(16 << 20));
     let insert = |which: &[(&Path, u32, usize)]| {
-        let list: Vec<String> = which.iter().map(|&(_, _, k)| quote_literal(&scratch.0[k].to_string_lossy())).collect();
-        let file_ids: Vec<String> =
-            which.iter().enumerate().map(|(k, &(_, id, _))| format!("WHEN {k} THEN {id}")).collect();
-        let sql = format!(
-            "{} SELECT *, CASE file_index {} END FROM read_json([{}], format = 'newline_delimited', columns = {}, maximum_object_size = {})",
-            insert_into(&table.name, columns),
-            file_ids.join(" "),
-            list.join(", "),
-            columns_struct(columns),
-            (longest + 1024).max(16 << 20)
-        );
-        conn.execute(&sql, [])
+        let paths: Vec<String> = which.iter().map(|&(_, _, k)| scratch.0[k].to_string_lossy().into_owned()).collect();
+        let files: Vec<(&str, u32)> = paths.iter().zip(which).map(|(p, &(_, id, _))| (p.as_str(), id)).collect();
+        conn.execute(&insert_files(table, columns, &files, &options), [])
     };
     let expected: u64 = files.iter().map(|(_, _, v)| v.count).sum();
     let inserted = match if cases.is_empty() { Ok(0) } else { insert(&cases) } {
