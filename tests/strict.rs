@@ -158,17 +158,32 @@ fn the_strict_ml_table_carries_a_keyed_pseudonym_and_no_personal_column() {
     );
     assert_eq!(
         columns,
-        ["sensorReadingTime", "serialNumber", "distanceFromObject", "customer_pseudonym", "timestamp", "x", "y", "z"]
+        [
+            "sensorReadingTime",
+            "device_pseudonym",
+            "distanceFromObject",
+            "customer_pseudonym",
+            "timestamp",
+            "x",
+            "y",
+            "z"
+        ]
     );
     let first = strings(&a, ml);
-    // The pseudonym is sha256(key || email), recomputed here independently of the SQL.
+    // The pseudonym is sha256(key || normalised email), recomputed here independently of the SQL.
     let emails = strings(&a, "SELECT DISTINCT email FROM customer_curated");
-    let mut recomputed: Vec<String> = emails
-        .iter()
-        .map(|e| Sha256::digest(format!("{KEY}{e}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
-        .collect();
+    let hex = |text: String| -> String { Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect() };
+    let mut recomputed: Vec<String> = emails.iter().map(|e| hex(format!("{KEY}{}", e.trim().to_lowercase()))).collect();
     recomputed.sort();
     assert!(first == recomputed, "pseudonyms are sha256(key || email) of the curated customers");
+    // The device: sha256(key || 'serialNumber:' || serial) of the curated customers' devices.
+    let devices = strings(&a, "SELECT DISTINCT device_pseudonym FROM machine_learning_curated ORDER BY 1");
+    let serials = strings(&a, "SELECT DISTINCT serialNumber FROM step_trainer_trusted");
+    let all: Vec<String> = serials.iter().map(|s| hex(format!("{KEY}serialNumber:{s}"))).collect();
+    assert!(
+        !devices.is_empty() && devices.iter().all(|d| all.contains(d)),
+        "device pseudonyms are keyed serial numbers"
+    );
     // Stable across runs with the same key, different with another key.
     let (b, _) = strict(dir.path());
     assert!(strings(&b, ml) == first, "same key, same pseudonyms");
@@ -296,7 +311,7 @@ fn forget_erases_a_customer_from_every_zone_of_both_modes() {
     let (engine, _) = rubric(data);
     let email = strings(&engine, "SELECT min(email) FROM customer_curated").remove(0);
     let cross_phone =
-        strings(&engine, "SELECT t.\"user\" FROM machine_learning_curated AS t JOIN consent_by_serial AS d USING (serialNumber) WHERE d.email <> t.\"user\"")
+        strings(&engine, "SELECT t.\"user\" FROM machine_learning_curated AS t JOIN consent_by_serial AS d USING (serialNumber) WHERE d.customer_id <> lower(trim(t.\"user\"))")
             .remove(0);
     drop(engine);
     let both = Engine::run_both_modes(options(data, Mode::Rubric, None)).unwrap();

@@ -6,4 +6,4 @@
 SELECT DISTINCT c.*
 FROM customer_trusted AS c
 WHERE c.email IN (SELECT `user` FROM accelerometer_trusted)
-  AND c.email NOT IN (SELECT key FROM erased_keys)
+  AND lower(trim(c.email)) NOT IN (SELECT key FROM erased_keys)

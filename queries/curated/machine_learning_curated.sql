@@ -11,5 +11,5 @@ SELECT s.sensorReadingTime, s.serialNumber, s.distanceFromObject,
 FROM step_trainer_trusted AS s
 JOIN accelerometer_trusted AS a
   ON s.sensorReadingTime = a.`timestamp`
-WHERE a.`user` NOT IN (SELECT key FROM erased_keys)
+WHERE lower(trim(a.`user`)) NOT IN (SELECT key FROM erased_keys)
   AND s.serialNumber NOT IN (SELECT key FROM erased_keys)

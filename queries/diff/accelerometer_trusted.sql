@@ -13,11 +13,11 @@ differences AS (
     SELECT 'strict' AS kept_by, * FROM only_strict
 )
 SELECT d.kept_by,
-       CASE WHEN d."user" IN (SELECT email FROM revoked_consent) THEN 'revoked consent'
+       CASE WHEN lower(trim(d."user")) IN (SELECT customer_id FROM revoked_consent) THEN 'revoked consent'
             WHEN d."timestamp" < k.consent_at THEN 'pre-consent'
             ELSE 'other'
        END AS reason,
        count(*) AS rows
 FROM differences AS d
-LEFT JOIN consent_by_email AS k ON d."user" = k.email
+LEFT JOIN consent_by_email AS k ON lower(trim(d."user")) = k.customer_id
 GROUP BY ALL

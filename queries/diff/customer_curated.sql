@@ -14,13 +14,13 @@ differences AS (
     SELECT 'strict' AS kept_by, email FROM only_strict
 )
 SELECT d.kept_by,
-       CASE WHEN d.email IN (SELECT email FROM revoked_consent) THEN 'revoked consent'
+       CASE WHEN lower(trim(d.email)) IN (SELECT customer_id FROM revoked_consent) THEN 'revoked consent'
             WHEN k.consenting
-             AND d.email IN (SELECT "user" FROM rubric.accelerometer_trusted)
-             AND d.email NOT IN (SELECT "user" FROM strict.accelerometer_trusted) THEN 'pre-consent'
+             AND lower(trim(d.email)) IN (SELECT lower(trim("user")) FROM rubric.accelerometer_trusted)
+             AND lower(trim(d.email)) NOT IN (SELECT lower(trim("user")) FROM strict.accelerometer_trusted) THEN 'pre-consent'
             ELSE 'other'
        END AS reason,
        count(*) AS rows
 FROM differences AS d
-LEFT JOIN consent_by_email AS k ON d.email = k.email
+LEFT JOIN consent_by_email AS k ON lower(trim(d.email)) = k.customer_id
 GROUP BY ALL

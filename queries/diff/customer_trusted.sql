@@ -15,7 +15,7 @@ differences AS (
     SELECT 'strict' AS kept_by, email FROM only_strict
 )
 SELECT kept_by,
-       CASE WHEN email IN (SELECT email FROM revoked_consent) THEN 'revoked consent'
+       CASE WHEN lower(trim(email)) IN (SELECT customer_id FROM revoked_consent) THEN 'revoked consent'
             ELSE 'other'
        END AS reason,
        count(*) AS rows

@@ -14,7 +14,7 @@ differences AS (
     SELECT 'strict' AS kept_by, * FROM only_strict
 )
 SELECT d.kept_by,
-       CASE WHEN owner.email IN (SELECT email FROM revoked_consent) THEN 'revoked consent'
+       CASE WHEN owner.customer_id IN (SELECT customer_id FROM revoked_consent) THEN 'revoked consent'
             WHEN d.sensorReadingTime < owner.consent_at THEN 'pre-consent'
             ELSE 'other'
        END AS reason,

@@ -229,6 +229,7 @@ impl Catalog {
             let sql = strip_trailing_semicolons(&read_sql(&path)?).to_string();
             references.push(ReferenceView { name: stem(&path), path, sql });
         }
+        let references = order_references(references)?;
         let stage_root = mode.stage_root(root);
         if !stage_root.is_dir() {
             return Err(EngineError::input(&stage_root, format!("{} mode's stage folder not found", mode.as_str())));
@@ -313,30 +314,46 @@ fn order_stages(stages: Vec<Stage>, known: &BTreeSet<String>) -> Result<Vec<Stag
             return Err(EngineError::sql(&stage.path, format!("table name {} is defined twice", stage.name)));
         }
     }
-    let deps: Vec<Vec<usize>> = stages
+    let reads: Vec<Vec<String>> = stages.iter().map(|s| s.reads.clone()).collect();
+    let order = dependency_order(&names, &reads).map_err(|stuck| {
+        let stuck: Vec<String> = stuck.iter().map(|&i| stages[i].path.display().to_string()).collect();
+        EngineError::sql(&stuck[0], format!("stages read each other in a cycle: {}", stuck.join(", ")))
+    })?;
+    let mut slots: Vec<Option<Stage>> = stages.into_iter().map(Some).collect();
+    Ok(order.into_iter().map(|i| slots[i].take().expect("each stage ordered once")).collect())
+}
+
+/// The reference views in an order where each one's views exist before it is created (a view is
+/// bound when it is created), file order where nothing else decides.
+fn order_references(references: Vec<ReferenceView>) -> Result<Vec<ReferenceView>> {
+    let names: Vec<String> = references.iter().map(|r| r.name.to_lowercase()).collect();
+    let reads: Vec<Vec<String>> = references.iter().map(|r| identifiers(&r.sql)).collect();
+    let order = dependency_order(&names, &reads).map_err(|stuck| {
+        let stuck: Vec<String> = stuck.iter().map(|&i| references[i].path.display().to_string()).collect();
+        EngineError::sql(&stuck[0], format!("reference views read each other in a cycle: {}", stuck.join(", ")))
+    })?;
+    let mut slots: Vec<Option<ReferenceView>> = references.into_iter().map(Some).collect();
+    Ok(order.into_iter().map(|i| slots[i].take().expect("each view ordered once")).collect())
+}
+
+/// Kahn's algorithm: the indices of `names` in an order where every item comes after the items
+/// its `reads` name (ties in the given order), or the indices left in a cycle.
+fn dependency_order(names: &[String], reads: &[Vec<String>]) -> std::result::Result<Vec<usize>, Vec<usize>> {
+    let deps: Vec<Vec<usize>> = reads
         .iter()
         .enumerate()
-        .map(|(i, s)| s.reads.iter().filter_map(|r| names.iter().position(|n| n == r)).filter(|&j| j != i).collect())
+        .map(|(i, r)| r.iter().filter_map(|r| names.iter().position(|n| n == r)).filter(|&j| j != i).collect())
         .collect();
-    let mut done = vec![false; stages.len()];
+    let mut done = vec![false; names.len()];
     let mut order = Vec::new();
-    while order.len() < stages.len() {
-        let next = (0..stages.len()).find(|&i| !done[i] && deps[i].iter().all(|&d| done[d]));
-        match next {
+    while order.len() < names.len() {
+        match (0..names.len()).find(|&i| !done[i] && deps[i].iter().all(|&d| done[d])) {
             Some(i) => {
                 done[i] = true;
                 order.push(i);
             }
-            None => {
-                let stuck: Vec<String> =
-                    (0..stages.len()).filter(|&i| !done[i]).map(|i| stages[i].path.display().to_string()).collect();
-                return Err(EngineError::sql(
-                    &stuck[0],
-                    format!("stages read each other in a cycle: {}", stuck.join(", ")),
-                ));
-            }
+            None => return Err((0..names.len()).filter(|&i| !done[i]).collect()),
         }
     }
-    let mut slots: Vec<Option<Stage>> = stages.into_iter().map(Some).collect();
-    Ok(order.into_iter().map(|i| slots[i].take().expect("each stage ordered once")).collect())
+    Ok(order)
 }

@@ -19,8 +19,8 @@ use super::load::table_columns;
 use super::sql_text::{quote_ident, quote_literal};
 
 /// The columns that name a customer in some table: the email (`email`, accelerometer `user`), a
-/// Step Trainer's `serialNumber`, the strict ML table's `customer_pseudonym`.
-pub const KEY_COLUMNS: [&str; 4] = ["email", "user", "serialNumber", "customer_pseudonym"];
+/// Step Trainer's `serialNumber`, the strict ML table's `customer_pseudonym` and `device_pseudonym`.
+pub const KEY_COLUMNS: [&str; 5] = ["email", "user", "serialNumber", "customer_pseudonym", "device_pseudonym"];
 
 /// The helper view of `table` with every key column (see the module documentation).
 pub fn with_keys_view(table: &str) -> String {

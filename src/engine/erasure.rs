@@ -41,7 +41,9 @@ pub fn read_list(data_dir: &Path) -> Result<Vec<String>> {
 /// then renamed over it. Returns whether it was new.
 pub fn add_to_list(data_dir: &Path, email: &str) -> Result<bool> {
     let mut emails = read_list(data_dir)?;
-    if emails.iter().any(|e| e == email) {
+    // One customer, whatever the spelling (the SQL compares lower(trim(email)) the same way).
+    let same_customer = |e: &String| e.trim().to_lowercase() == email.trim().to_lowercase();
+    if emails.iter().any(same_customer) {
         return Ok(false);
     }
     emails.push(email.to_string());

@@ -66,8 +66,11 @@ impl Engine {
         self.conn.execute_batch("BEGIN TRANSACTION")?;
         let made = self.make_views(&views);
         self.conn.execute_batch(if made.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-        let erased = made?;
+        let (erased, future_consents) = made?;
         self.lineage.set("erased_customers", cache::fingerprint(erased.iter().map(String::as_str)));
+        // What `as_of` changes is which consent dates have come: the same landing data with the
+        // same number of consents still in the future gives the same views, whatever the clock.
+        self.lineage.set(AS_OF, cache::fingerprint(["as_of: consents still in the future", future_consents.as_str()]));
         self.set_reference_fingerprints();
         self.secure_cache();
         self.timings.load = started.elapsed();
@@ -88,16 +91,18 @@ impl Engine {
         self.catalog.references.iter().any(|v| super::sql_text::identifiers(&v.sql).contains(&relation))
     }
 
-    /// The landing views, `erased_customers` and the reference views; returns the erased emails.
-    fn make_views(&self, landing_views: &str) -> Result<Vec<String>> {
+    /// The landing views, `erased_customers`, `as_of` and the reference views; returns the erased
+    /// emails and how many customer records give a consent dated after this run's time.
+    fn make_views(&self, landing_views: &str) -> Result<(Vec<String>, String)> {
         self.conn.execute_batch(landing_views)?;
         let erased = super::erasure::create_erased_table(&self.conn, &self.options.data_dir)?;
+        let future_consents = create_as_of(&self.conn)?;
         for view in &self.catalog.references {
             self.conn
                 .execute_batch(&format!("CREATE OR REPLACE VIEW {} AS {}", quote_ident(&view.name), view.sql))
                 .map_err(|e| EngineError::sql(&view.path, e.to_string()))?;
         }
-        Ok(erased)
+        Ok((erased, future_consents))
     }
 
     /// Materialise every stage as a table, in the catalog's dependency order (or reuse the cached
@@ -162,4 +167,21 @@ impl Engine {
         self.timings.stages = started.elapsed();
         Ok(())
     }
+}
+
+/// The one-row table of the run's time that consent is judged at (`reference/customer_records.sql`).
+pub const AS_OF: &str = "as_of";
+
+/// Create `as_of(epoch_ms)` with the current time; returns what the views' results depend on of
+/// it: how many customer records give a consent dated after it (not consent yet), or the time
+/// itself where that cannot be counted (a queries folder of its own), which is never reused.
+fn create_as_of(conn: &duckdb::Connection) -> Result<String> {
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    conn.execute_batch(&format!("CREATE OR REPLACE TABLE {AS_OF} (epoch_ms BIGINT NOT NULL)"))?;
+    conn.execute(&format!("INSERT INTO {AS_OF} VALUES (?)"), [now_ms])?;
+    let future =
+        conn.query_row("SELECT count(*) FROM customer_landing WHERE shareWithResearchAsOfDate > ?", [now_ms], |r| {
+            r.get::<_, i64>(0)
+        });
+    Ok(future.map_or_else(|_| format!("the time {now_ms}"), |n| n.to_string()))
 }

@@ -15,6 +15,8 @@ use super::error::{EngineError, Result};
 pub const KEY_ENV: &str = "STEDI_PSEUDONYM_KEY";
 /// Shorter keys could be found by trying them all against a list of known emails.
 pub const MIN_KEY_CHARS: usize = 16;
+/// A key of one or two repeated characters is no secret, however long.
+pub const MIN_DISTINCT_CHARS: usize = 4;
 pub const MISSING_KEY: &str =
     "strict mode needs a pseudonym key: set STEDI_PSEUDONYM_KEY (or pass --salt KEY), at least 16 characters";
 
@@ -33,6 +35,20 @@ impl PseudonymKey {
         let key = key.into();
         if key.chars().count() < MIN_KEY_CHARS {
             return Err(format!("the pseudonym key is too short: it needs at least {MIN_KEY_CHARS} characters"));
+        }
+        // Length alone is not strength: 16 spaces or `aaaa…` are guessed first. Whitespace does
+        // not count, and the key needs a few different characters.
+        let solid: Vec<char> = key.chars().filter(|c| !c.is_whitespace()).collect();
+        if solid.len() < MIN_KEY_CHARS {
+            return Err(format!(
+                "the pseudonym key is mostly whitespace: it needs at least {MIN_KEY_CHARS} characters that are not spaces"
+            ));
+        }
+        let distinct: std::collections::BTreeSet<char> = solid.into_iter().collect();
+        if distinct.len() < MIN_DISTINCT_CHARS {
+            return Err(format!(
+                "the pseudonym key repeats too few characters: it needs at least {MIN_DISTINCT_CHARS} different ones"
+            ));
         }
         Ok(PseudonymKey(key))
     }
@@ -86,6 +102,17 @@ mod tests {
         assert!(!format!("{key:?}").contains("secret"));
         let err = PseudonymKey::new("short-key").unwrap_err();
         assert!(!err.contains("short-key"), "{err}");
+    }
+
+    #[test]
+    fn weak_keys_are_refused() {
+        for weak in [" ".repeat(16), " ".repeat(40), "a".repeat(32), "abab".repeat(8), format!("abc{}", " ".repeat(20))]
+        {
+            let err = PseudonymKey::new(weak.clone()).unwrap_err();
+            assert!(err.contains("pseudonym key"), "{err}");
+        }
+        assert!(PseudonymKey::new("correct horse battery staple").is_ok());
+        assert!(PseudonymKey::new("0123456789abcdef").is_ok());
     }
 
     #[test]

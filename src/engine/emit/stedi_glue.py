@@ -8,7 +8,7 @@ engine, as stedi-tui does for DuckDB:
 
 - the landing tables with their declared types (the landing job writes them, typed, as Parquet),
   and <table>_rejected for the records that do not fit;
-- erased_customers(email) from DATA/_erasure_list.json (empty without one);
+- erased_customers(email) from DATA/_erasure_list.json (empty without one); as_of(epoch_ms), the job's time;
 - the reference views, getvariable('pseudonym_key') (the key argument or STEDI_PSEUDONYM_KEY,
   never printed), zone_columns(table_name, column_name, data_type) and <table>_with_keys.
 
@@ -79,6 +79,13 @@ def parse_args(argv=None):
     key = args.get("pseudonym_key") or os.environ.get(KEY_ENV) or None
     if key is not None and len(key) < MIN_KEY_CHARS:
         raise JobError("the pseudonym key is too short: it needs at least %d characters" % MIN_KEY_CHARS)
+    # As stedi-tui's PseudonymKey::new: whitespace does not count, and a few different characters.
+    solid = [c for c in (key or "") if not c.isspace()]
+    if key is not None and len(solid) < MIN_KEY_CHARS:
+        raise JobError("the pseudonym key is mostly whitespace: it needs at least %d characters that are not spaces"
+                       % MIN_KEY_CHARS)
+    if key is not None and len(set(solid)) < 4:
+        raise JobError("the pseudonym key repeats too few characters: it needs at least 4 different ones")
     if MODE == "strict" and key is None:
         raise JobError(MISSING_KEY)
     args["pseudonym_key"] = key
@@ -230,6 +237,12 @@ class Context:
                 raise JobError("%s: the erasure list must be a JSON array of non-empty emails" % path)
         self.spark.createDataFrame([(e,) for e in emails], "email STRING").createOrReplaceTempView("erased_customers")
 
+    def register_as_of(self):
+        """as_of(epoch_ms): the job's time, which consent is judged at (a consent dated later is not
+        consent yet), as stedi-tui provides it for DuckDB."""
+        now_ms = int(time.time() * 1000)
+        self.spark.createDataFrame([(now_ms,)], "epoch_ms BIGINT").createOrReplaceTempView("as_of")
+
     def register_variables(self):
         """getvariable('pseudonym_key'), as DuckDB's: the key, or NULL without one. Never printed."""
         if self._variables_set:
@@ -254,6 +267,7 @@ class Context:
         """Everything a stage or check may read: landing, erased_customers, references, these stages."""
         self.register_landing()
         self.register_erased()
+        self.register_as_of()
         self.register_references()
         self.register_stages(stages)
 

@@ -15,6 +15,8 @@ use serde_json::{Map, Value};
 
 use fast::FastColumns;
 
+use super::mask::is_personal_column;
+
 /// A declared landing column (from the landing DDL, as DuckDB holds it).
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -165,24 +167,32 @@ pub fn check_record(value: Value, columns: &[Column]) -> Result<String, String> 
             clean.insert(column.name.clone(), Value::Null);
             continue;
         }
-        let fitted = fit(&value, &column.data_type)
-            .ok_or_else(|| format!("{:?} is {}, not {}", column.name, describe(&value), column.data_type))?;
+        let fitted = fit(&value, &column.data_type).ok_or_else(|| {
+            format!("{:?} is {}, not {}", column.name, describe(&column.name, &value), column.data_type)
+        })?;
         clean.insert(column.name.clone(), fitted);
     }
     Ok(Value::Object(clean).to_string())
 }
 
-fn describe(value: &Value) -> String {
-    let text = value.to_string();
-    let shown = if text.len() > 40 {
-        format!("{}…", &text[..text.char_indices().nth(40).map_or(text.len(), |(i, _)| i)])
-    } else {
-        text
-    };
+/// What a value that does not fit is, for a reject's reason. A reason is printed wherever the
+/// reject is, and a record that does not fit may hold anything anywhere (a name in the consent
+/// field), so a text is described by its length only, and a personal column shows no value at all.
+fn describe(column: &str, value: &Value) -> String {
+    let personal = is_personal_column(column);
     match value {
-        Value::Bool(_) => format!("a boolean ({shown})"),
-        Value::String(_) => format!("the text {shown}"),
-        Value::Number(_) => format!("the number {shown}"),
+        Value::String(s) => format!("a text of {} characters", s.chars().count()),
+        Value::Bool(_) if personal => "a boolean".to_string(),
+        Value::Number(_) if personal => "a number".to_string(),
+        Value::Bool(b) => format!("a boolean ({b})"),
+        Value::Number(n) => {
+            let text = n.to_string();
+            let shown = match text.char_indices().nth(40) {
+                Some((i, _)) => format!("{}…", &text[..i]),
+                None => text,
+            };
+            format!("the number {shown}")
+        }
         Value::Array(_) => "an array".to_string(),
         Value::Object(_) => "an object".to_string(),
         Value::Null => "null".to_string(),
