@@ -377,7 +377,7 @@ fn the_erased_check_finds_a_stage_that_ignores_the_list() {
     let queries = tempfile::tempdir().unwrap();
     common::copy_tree(&common::queries_dir(), queries.path());
     let stage = queries.path().join("strict/trusted/customer_trusted.sql");
-    let sql = fs::read_to_string(&stage).unwrap().replace("AND c.email NOT IN (SELECT key FROM erased_keys)", "");
+    let sql = fs::read_to_string(&stage).unwrap().replace("AND c.customer_id NOT IN (SELECT key FROM erased_keys)", "");
     fs::write(&stage, sql).unwrap();
     let mut options = EngineOptions::new(dir.path(), queries.path());
     options.mode = Mode::Strict;
