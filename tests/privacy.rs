@@ -11,10 +11,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use stedi_tui::engine::{CheckOptions, CheckOutcome, Engine, EngineOptions, Mode, PseudonymKey};
-use stedi_tui::tui::{app::App, views, worker};
+use stedi_tui::tui::{app::App, worker};
 
 const KEY: &str = "privacy-test-key-0123456789";
 const SERIAL_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
@@ -138,20 +136,7 @@ fn leaks(what: &str, text: &str) -> Vec<String> {
 }
 
 fn tui_screen(app: &mut App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(250, 40)).unwrap();
-    for _ in 0..2 {
-        terminal.draw(|f| views::draw(f, app)).unwrap();
-        app.wait_idle(Duration::from_secs(30));
-    }
-    let buffer = terminal.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    common::tui_screen(app, 250, 40)
 }
 
 fn press(app: &mut App, code: KeyCode) {

@@ -5,8 +5,6 @@ mod common;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use stedi_tui::engine::{CheckOptions, EngineOptions};
 use stedi_tui::tui::app::{App, View};
 use stedi_tui::tui::views;
@@ -35,20 +33,7 @@ fn keys(app: &mut App, text: &str) {
 }
 
 fn screen(app: &mut App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    // Draw twice: the first draw tells the app how many rows fit, which may ask for another page.
-    terminal.draw(|f| views::draw(f, app)).unwrap();
-    app.wait_idle(Duration::from_secs(30));
-    terminal.draw(|f| views::draw(f, app)).unwrap();
-    let buffer = terminal.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    common::tui_screen(app, width, height)
 }
 
 /// Times vary run to run; everything else on screen must not.

@@ -24,13 +24,8 @@ pub fn mask_value(value: &str) -> String {
         let word_start = i == 0 || !chars[i - 1].is_alphanumeric();
         // A word's first letter stays, unless it is the whole word (`a@b.c` would be unmasked).
         let longer = chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
-        if !c.is_alphanumeric() {
-            masked.push(c);
-        } else if word_start && longer && c.is_alphabetic() {
-            masked.push(c);
-        } else {
-            masked.push('*');
-        }
+        let shown = !c.is_alphanumeric() || (word_start && longer && c.is_alphabetic());
+        masked.push(if shown { c } else { '*' });
     }
     if let Some(domain) = domain {
         masked.push('@');

@@ -71,3 +71,21 @@ pub fn assert_one_line_error(cmd: &mut assert_cmd::Command, needle: &str) {
     assert!(stderr.contains(needle), "{needle:?} in {stderr}");
     assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
 }
+
+/// The TUI's screen as text, drawn twice: the first draw tells the app how many rows fit, which
+/// may ask the worker for another page.
+pub fn tui_screen(app: &mut stedi_tui::tui::app::App, width: u16, height: u16) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| stedi_tui::tui::views::draw(f, app)).unwrap();
+    app.wait_idle(std::time::Duration::from_secs(30));
+    terminal.draw(|f| stedi_tui::tui::views::draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
