@@ -3,6 +3,7 @@
 mod common;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command as Process;
 
@@ -91,12 +92,85 @@ fn a_memory_limit_smaller_than_the_data_spills_to_the_temp_dir_which_is_removed(
     let outcomes = engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
     let spilled = engine.fetch("SELECT count(*) FROM duckdb_temporary_files()", 1, 0).unwrap().rows[0][0].clone();
     assert_ne!(spilled.as_deref(), Some("0"), "the tables outgrow 64MB: some of their blocks live in the temp dir");
-    assert!(fs::read_dir(spill.path()).unwrap().count() == 1, "one stedi-tui-<pid>-<n> folder");
+    let folders: Vec<_> = fs::read_dir(spill.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(folders.len(), 1, "one stedi-tui-<pid>-<16 hex digits> folder");
+    let name = folders[0].file_name().unwrap().to_string_lossy().into_owned();
+    let hex = name.strip_prefix(&format!("stedi-tui-{}-", std::process::id())).unwrap();
+    assert!(hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+    assert_eq!(fs::metadata(&folders[0]).unwrap().permissions().mode() & 0o777, 0o700, "owner-only");
     let counts =
         |o: &[stedi_tui::engine::CheckOutcome]| o.iter().map(|c| (c.id.clone(), c.failing_rows)).collect::<Vec<_>>();
     assert_eq!(counts(&outcomes), counts(&expected), "same results as without a limit");
     drop(engine);
-    assert_eq!(fs::read_dir(spill.path()).unwrap().count(), 0, "DuckDB removes its spill folder on close");
+    assert_eq!(fs::read_dir(spill.path()).unwrap().count(), 0, "the spill folder goes with the engine");
+}
+
+/// A pid that was alive a moment ago and is no longer.
+fn dead_pid() -> u32 {
+    let mut child = Process::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+/// What a run killed with kill -9 leaves: spill folders (`stedi-tui-<pid>-<16 hex>`, and the
+/// `stedi-tui-<pid>-<n>` of older builds) in the temp folder it used, and the scratch files of
+/// records that older builds wrote to the system's temp folder. The next run removes those of
+/// dead processes, in `--temp-dir` and in TMPDIR (the default temp folder), and keeps those of a live process, those of
+/// another user and whatever is behind a link.
+#[test]
+fn leftovers_of_dead_runs_go_at_the_next_start_but_never_a_live_processs_or_another_users() {
+    let root = tempfile::tempdir().unwrap();
+    let (tmp, chosen, elsewhere) = (root.path().join("tmp"), root.path().join("chosen"), root.path().join("elsewhere"));
+    for dir in [&tmp, &chosen, &elsewhere] {
+        fs::create_dir(dir).unwrap();
+    }
+    let (dead, live) = (dead_pid(), std::process::id());
+    let folder = |parent: &Path, name: String| {
+        let dir = parent.join(name);
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("duckdb_temp_storage-0.tmp"), "customer rows").unwrap();
+        dir
+    };
+    let file = |parent: &Path, name: String| {
+        let path = parent.join(name);
+        fs::write(&path, "{\"email\": \"Ada.Test@test.com\"}\n").unwrap();
+        path
+    };
+    let gone = [
+        folder(&tmp, format!("stedi-tui-{dead}-00ff00ff00ff00ff")),
+        folder(&tmp, format!("stedi-tui-{dead}-3")),
+        file(&tmp, format!("stedi-tui-{dead}-0.ndjson")),
+        folder(&chosen, format!("stedi-tui-{dead}-0123456789abcdef")),
+    ];
+    let other_user =
+        [folder(&tmp, format!("stedi-tui-{dead}-aaaaaaaaaaaaaaaa")), file(&tmp, format!("stedi-tui-{dead}-5.ndjson"))];
+    for path in &other_user {
+        std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+    }
+    let target = folder(&elsewhere, "kept".to_string());
+    let link = tmp.join(format!("stedi-tui-{dead}-link"));
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let kept = [
+        folder(&tmp, format!("stedi-tui-{live}-0123456789abcdef")),
+        file(&tmp, format!("stedi-tui-{live}-1.ndjson")),
+        // Not a name stedi-tui gives: a scratch file's name in --temp-dir, a folder's name with
+        // no pid, a file that is no scratch file.
+        file(&chosen, format!("stedi-tui-{dead}-2.ndjson")),
+        folder(&tmp, "stedi-tui-cache".to_string()),
+        file(&tmp, format!("stedi-tui-{dead}-0.json")),
+    ];
+    let out =
+        stedi().env("TMPDIR", &tmp).args(["--check", "--format", "json", "--temp-dir"]).arg(&chosen).output().unwrap();
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&out.stderr));
+    for path in &gone {
+        assert!(!path.exists(), "{} is removed", path.display());
+    }
+    for path in other_user.iter().chain(&kept).chain([&link, &target.join("duckdb_temp_storage-0.tmp")]) {
+        assert!(fs::symlink_metadata(path).is_ok(), "{} is kept", path.display());
+    }
+    let left: Vec<_> = fs::read_dir(&chosen).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 1, "the run's own spill folder is gone too: {left:?}");
 }
 
 #[test]

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::checks::CheckOutcome;
 use super::error::{one_line, EngineError, Result};
 use super::load::table_columns;
+use super::spill::process_alive;
 use super::sql_text::{quote_ident, quote_literal};
 use super::{Engine, Zone};
 
@@ -253,15 +254,6 @@ fn clean_stale_siblings(parent: &Path, name: &str, out: &Path) {
         }
         let _ = fs::remove_dir_all(&path);
     }
-}
-
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    let proc = Path::new("/proc");
-    // Without /proc we cannot tell: leave the folder alone.
-    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
 /// Removes the temporary folder unless the export completed.

@@ -4,11 +4,12 @@
 //! row tagged with its file so every row count is still attributed to its file; a batch DuckDB
 //! refuses is loaded again file by file, so every error and reject is attributed to its file too.
 use std::collections::{BTreeMap, HashMap};
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use duckdb::types::ToSqlOutput;
 use duckdb::Connection;
+use serde_json::value::RawValue;
 
 use super::cache;
 use super::catalog::LandingTable;
@@ -94,13 +95,13 @@ fn insert_into(table: &str, columns: &[Column]) -> String {
 }
 
 /// One statement that loads `files` (path, file id) into the cached table with one `read_json`,
-/// which parses them on every core; `options` are more `read_json` arguments.
-fn insert_files(table: &LandingTable, columns: &[Column], files: &[(&str, u32)], options: &str) -> String {
+/// which parses them on every core.
+fn insert_files(table: &LandingTable, columns: &[Column], files: &[(&str, u32)]) -> String {
     let list: Vec<String> = files.iter().map(|(path, _)| quote_literal(path)).collect();
     // DuckDB's `file_index` is the position in this call's list; turn it into the file's id.
     let ids: Vec<String> = files.iter().enumerate().map(|(k, (_, id))| format!("WHEN {k} THEN {id}")).collect();
     format!(
-        "{} SELECT *, CASE file_index {} END FROM read_json([{}], columns = {}, {options})",
+        "{} SELECT *, CASE file_index {} END FROM read_json([{}], columns = {}, format = 'auto')",
         insert_into(&table.name, columns),
         ids.join(" "),
         list.join(", "),
@@ -390,7 +391,7 @@ fn load_batches(
         let batch: Vec<&SourceFile> = sources[start..end].iter().filter(|s| s.bytes > 0).collect();
         let files: Vec<(&str, u32)> =
             batch.iter().map(|s| (s.path.to_str().expect("checked UTF-8"), s.file_id)).collect();
-        let insert = insert_files(table, columns, &files, "format = 'auto'");
+        let insert = insert_files(table, columns, &files);
         if batch.is_empty() || !refused(conn.execute_batch(&insert))? {
             let elapsed = started.elapsed();
             for source in &mut sources[start..end] {
@@ -451,7 +452,7 @@ fn load_all_validated(
                     .map_err(|e| EngineError::input(&source.path, format!("cannot read: {e}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        // The wave's clean records go in with one statement, parsed by DuckDB on every core.
+        // The wave's clean records go in together, in one transaction.
         let counts = load_records(conn, table, columns, validated)?;
         let elapsed = started.elapsed() / chunk.len() as u32;
         for (source, (rows, rejected)) in chunk.iter_mut().zip(counts) {
@@ -500,10 +501,8 @@ fn load_one(conn: &Connection, table: &LandingTable, columns: &[Column], source:
     Ok(())
 }
 
-static SCRATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Validate a file record by record: clean records are loaded through a scratch NDJSON file (so
-/// DuckDB still does the typing), rejects go to `<table>_rejected` with file, line, raw text, reason.
+/// Validate a file record by record: clean records are appended to the cached table and
+/// rejects go to `<table>_rejected` with file, line, raw text, reason.
 fn load_validated(
     conn: &Connection,
     table: &LandingTable,
@@ -515,68 +514,302 @@ fn load_validated(
     Ok(load_records(conn, table, columns, vec![(path, file_id, validated)])?[0])
 }
 
-/// Scratch files of clean records, removed when dropped (also when the load fails).
-struct Scratch(Vec<PathBuf>);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        for path in &self.0 {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-/// Load validated files' clean records, all with one statement, and their rejects: (rows loaded,
-/// records rejected) for each file.
+/// Load validated files' clean records and their rejects: (rows loaded, records rejected) for
+/// each file. The clean records go through DuckDB's appender, straight from memory: they are
+/// personal data, so no file ever holds them on the way. Each file goes in in one transaction of
+/// its own, the files of a wave side by side (each on its own connection to the same database,
+/// as DuckDB's JSON reader would parse them on every core).
 fn load_records(
     conn: &Connection,
     table: &LandingTable,
     columns: &[Column],
     files: Vec<(&Path, u32, Validated)>,
 ) -> Result<Vec<(u64, u64)>> {
-    let mut scratch = Scratch(Vec::new());
-    let mut cases = Vec::new();
-    let mut longest = 0;
-    for (path, file_id, validated) in files.iter().filter(|(_, _, v)| v.count > 0) {
-        let n = SCRATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let file = std::env::temp_dir().join(format!("stedi-tui-{}-{n}.ndjson", std::process::id()));
-        fs::write(&file, &validated.records).map_err(|e| EngineError::input(&file, format!("cannot write: {e}")))?;
-        cases.push((*path, *file_id, scratch.0.len()));
-        scratch.0.push(file);
-        longest = longest.max(validated.longest);
-    }
-    let options = format!("format = 'newline_delimited', maximum_object_size = {}", (longest + 1024).max(16 << 20));
-    let insert = |which: &[(&Path, u32, usize)]| {
-        let paths: Vec<String> = which.iter().map(|&(_, _, k)| scratch.0[k].to_string_lossy().into_owned()).collect();
-        let files: Vec<(&str, u32)> = paths.iter().zip(which).map(|(p, &(_, id, _))| (p.as_str(), id)).collect();
-        conn.execute(&insert_files(table, columns, &files, &options), [])
-    };
-    let expected: u64 = files.iter().map(|(_, _, v)| v.count).sum();
-    let inserted = match if cases.is_empty() { Ok(0) } else { insert(&cases) } {
-        Ok(rows) => rows as u64,
-        // Records that fit their columns should always load; if they do not, the statement
-        // inserted nothing and the files go one by one so the error names its file.
-        Err(e) => {
-            refused::<()>(Err(e))?;
-            let mut rows = 0;
-            for case in &cases {
-                rows += insert(std::slice::from_ref(case))
-                    .map_err(|e| EngineError::input(case.0, format!("validated records failed to load: {e}")))?
-                    as u64;
-            }
-            rows
+    let cells = Cells::new(columns);
+    match files.as_slice() {
+        [] => {}
+        [file] => load_file_records(conn, table, &cells, file)?,
+        _ => {
+            let conns = files.iter().map(|_| Ok(conn.try_clone()?)).collect::<Result<Vec<_>>>()?;
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = conns
+                    .into_iter()
+                    .zip(&files)
+                    .map(|(conn, file)| {
+                        let cells = &cells;
+                        scope.spawn(move || load_file_records(&conn, table, cells, file))
+                    })
+                    .collect();
+                handles.into_iter().try_for_each(|h| h.join().expect("loading does not panic"))
+            })?;
         }
-    };
-    if inserted != expected {
-        let path = files.first().map_or(Path::new(""), |f| f.0);
-        return Err(EngineError::input(path, format!("{expected} validated records, but {inserted} loaded")));
     }
-    let mut appender = conn.appender_to_db(&rejected_table(&table.name), cache::SCHEMA)?;
-    for (_, file_id, validated) in &files {
+    Ok(files.iter().map(|(_, _, v)| (v.count, v.rejects.len() as u64)).collect())
+}
+
+/// One validated file's clean records and rejects, in one transaction. The clean records are
+/// appended to the cached table (the declared columns in table order, then the file column), then
+/// the table must hold exactly as many rows of the file as were validated. A record that does not
+/// go in is an error naming its file (it should not happen: the validator only lets through what
+/// fits its column).
+fn load_file_records(
+    conn: &Connection,
+    table: &LandingTable,
+    cells: &Cells,
+    file: &(&Path, u32, Validated),
+) -> Result<()> {
+    let (path, file_id, validated) = file;
+    let fail = |e: &dyn std::fmt::Display| EngineError::input(path, format!("validated records failed to load: {e}"));
+    cache::in_transaction(conn, || {
+        if validated.count > 0 {
+            let mut appender = conn.appender_to_db(&table.name, cache::SCHEMA)?;
+            let mut row = Row::default();
+            for line in validated.lines() {
+                cells.row(line, &mut row).map_err(|e| fail(&e))?;
+                row.values.push(ToSqlOutput::Borrowed(duckdb::types::ValueRef::UInt(*file_id)));
+                appender.append_row(duckdb::appender_params_from_iter(&row.values)).map_err(|e| fail(&e))?;
+            }
+            appender.flush().map_err(|e| fail(&e))?;
+        }
+        let count = format!(
+            "SELECT count(*) FROM {} WHERE {} = ?",
+            cache::cached(&table.name),
+            quote_ident(&file_column(cells.columns))
+        );
+        let loaded: u64 = conn.query_row(&count, [file_id], |r| r.get(0))?;
+        if loaded != validated.count {
+            return Err(EngineError::input(
+                path,
+                format!("{} validated records, but {loaded} loaded", validated.count),
+            ));
+        }
+        let mut appender = conn.appender_to_db(&rejected_table(&table.name), cache::SCHEMA)?;
         for r in &validated.rejects {
             appender.append_row(duckdb::params![file_id, r.line as i64, r.raw, r.reason])?;
         }
+        appender.flush()?;
+        Ok(())
+    })
+}
+
+/// How a clean record's JSON values become the appender's values, column by column: null,
+/// booleans and text as they are, numbers as the column's own type (parsed from the number as
+/// written, as DuckDB's JSON reader does), anything else as its JSON text for DuckDB to cast
+/// (a DATE, a DECIMAL, a list). DuckDB's appender casts text to the column's type.
+struct Cells<'c> {
+    columns: &'c [Column],
+    numbers: Vec<NumberType>,
+}
+
+#[derive(Clone, Copy)]
+enum NumberType {
+    Integer,
+    Double,
+    Float,
+    /// Any other type: the number's text, cast by DuckDB.
+    Text,
+}
+
+impl<'c> Cells<'c> {
+    fn new(columns: &'c [Column]) -> Self {
+        let numbers = columns
+            .iter()
+            .map(|c| match c.data_type.as_str() {
+                "TINYINT" | "SMALLINT" | "INTEGER" | "BIGINT" => NumberType::Integer,
+                "DOUBLE" => NumberType::Double,
+                "FLOAT" => NumberType::Float,
+                _ => NumberType::Text,
+            })
+            .collect();
+        Cells { columns, numbers }
     }
-    appender.flush()?;
-    Ok(files.iter().map(|(_, _, v)| (v.count, v.rejects.len() as u64)).collect())
+
+    /// One clean record's values in column order (a field is found by its name, whatever its
+    /// place in the record; a missing one is null), with room for the file column.
+    fn row<'a>(&self, line: &'a str, row: &mut Row<'a>) -> std::result::Result<(), String> {
+        row.fields.clear();
+        row.fields.resize(self.columns.len(), None);
+        let mut record = serde_json::Deserializer::from_str(line);
+        serde::de::DeserializeSeed::deserialize(Fields { columns: self.columns, fields: &mut row.fields }, &mut record)
+            .and_then(|()| record.end())
+            .map_err(|e| format!("not a clean record ({e})"))?;
+        row.values.clear();
+        for ((field, number), column) in row.fields.iter().zip(&self.numbers).zip(self.columns) {
+            let value = cell(field.map_or("null", RawValue::get), *number);
+            row.values.push(value.map_err(|e| format!("{:?}: {e}", column.name))?);
+        }
+        Ok(())
+    }
+}
+
+/// One record's fields and values, kept from record to record (no allocation per record).
+#[derive(Default)]
+struct Row<'a> {
+    fields: Vec<Option<&'a RawValue>>,
+    values: Vec<ToSqlOutput<'a>>,
+}
+
+/// One JSON value as the appender takes it for a column whose numbers are `number`.
+fn cell(raw: &str, number: NumberType) -> std::result::Result<ToSqlOutput<'_>, String> {
+    use duckdb::types::{Value, ValueRef};
+    let bad = |e: &dyn std::fmt::Display| format!("{raw} ({e})");
+    Ok(match raw.as_bytes().first() {
+        Some(b'n') => ToSqlOutput::Borrowed(ValueRef::Null),
+        Some(b't') => ToSqlOutput::Borrowed(ValueRef::Boolean(true)),
+        Some(b'f') => ToSqlOutput::Borrowed(ValueRef::Boolean(false)),
+        // Borrowed unless it holds escapes.
+        Some(b'"') => match serde_json::from_str::<&str>(raw) {
+            Ok(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            Err(_) => ToSqlOutput::Owned(Value::Text(serde_json::from_str(raw).map_err(|e| bad(&e))?)),
+        },
+        Some(b'-' | b'0'..=b'9') => match number {
+            NumberType::Integer => ToSqlOutput::Owned(Value::BigInt(raw.parse().map_err(|e| bad(&e))?)),
+            NumberType::Double => ToSqlOutput::Owned(Value::Double(raw.parse().map_err(|e| bad(&e))?)),
+            NumberType::Float => ToSqlOutput::Owned(Value::Float(raw.parse().map_err(|e| bad(&e))?)),
+            NumberType::Text => ToSqlOutput::Borrowed(ValueRef::Text(raw.as_bytes())),
+        },
+        // A list or an object: its JSON text.
+        _ => ToSqlOutput::Borrowed(ValueRef::Text(raw.as_bytes())),
+    })
+}
+
+/// Reads a clean record's fields into their columns' places, as JSON text not yet parsed.
+struct Fields<'c, 's, 'a> {
+    columns: &'c [Column],
+    fields: &'s mut [Option<&'a RawValue>],
+}
+
+impl<'a> serde::de::DeserializeSeed<'a> for Fields<'_, '_, 'a> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'a>>(self, deserializer: D) -> std::result::Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'a> serde::de::Visitor<'a> for Fields<'_, '_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object of the declared columns")
+    }
+    fn visit_map<M: serde::de::MapAccess<'a>>(self, mut map: M) -> std::result::Result<(), M::Error> {
+        while let Some(index) = map.next_key_seed(ColumnName(self.columns))? {
+            let value: &'a RawValue = map.next_value()?;
+            match index {
+                Some(i) => self.fields[i] = Some(value),
+                None => return Err(serde::de::Error::custom("a field that is no declared column")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A field name as the place of its column, if it is one.
+struct ColumnName<'c>(&'c [Column]);
+
+impl<'a> serde::de::DeserializeSeed<'a> for ColumnName<'_> {
+    type Value = Option<usize>;
+    fn deserialize<D: serde::Deserializer<'a>>(self, deserializer: D) -> std::result::Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for ColumnName<'_> {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> std::result::Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|c| c.name == name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rows::fetch_rows;
+    use crate::engine::validate::validate_text;
+    use std::fs;
+
+    /// Clean records loaded by the appender hold exactly what DuckDB's JSON reader (the old way:
+    /// a scratch NDJSON file) made of the same records, type by type.
+    #[test]
+    fn appended_records_equal_what_the_json_reader_loads() {
+        let ddl = "CREATE TABLE t (k BIGINT NOT NULL, d DATE, x DOUBLE, f FLOAT, i INTEGER, s VARCHAR, \
+                   b BOOLEAN, m DECIMAL(10,2), l VARCHAR[], \"odd \"\"name\" VARCHAR)";
+        let table = LandingTable {
+            name: "t".into(),
+            dataset: "t".into(),
+            path: "t.sql".into(),
+            ddl: ddl.into(),
+            validate_all: true,
+        };
+        let (conn, _) = cache::open(Path::new("."), &cache::CacheChoice::Off).unwrap();
+        let columns = prepare_store(&conn, &table).unwrap();
+        let records = [
+            r#"{"k": 9007199254740993, "d": "0967-01-01", "x": 0.1, "f": 0.1, "i": 2147483647, "s": "plain", "b": true, "m": 12.35, "l": ["a", "b c"], "odd \"name": "q"}"#,
+            r#"{"d": "967-01-01", "k": -9223372036854775808, "x": 1e-300, "f": 3.4e38, "i": -2147483648, "s": "a\"b\\c\u00e9\n", "b": false, "m": "-0.5", "l": [], "odd \"name": null}"#,
+            r#"{"k": 3, "d": "2024-02-29", "x": 123456789.123456789, "f": 16777217, "i": 0, "s": "", "b": null, "m": 1, "l": null}"#,
+            r#"{"k": 4, "d": null, "x": 5, "f": -0.0, "i": null, "s": "12", "m": null}"#,
+            r#"{"k": 5, "x": 2.2250738585072011e-308, "f": 1.17549435e-38, "s": 7}"#,
+            r#"{"k": 6, "x": "0.30000000000000004", "i": "12"}"#,
+        ];
+        let text = records.join("\n") + "\n";
+        let validated = validate_text(&text, &columns);
+        assert!(validated.rejects.is_empty(), "{:?}", validated.rejects);
+        let clean = validated.records.clone();
+        assert_eq!(load_records(&conn, &table, &columns, vec![(Path::new("t.json"), 1, validated)]).unwrap(), [(6, 0)]);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("clean.json");
+        fs::write(&file, clean).unwrap();
+        conn.execute_batch(&insert_files(&table, &columns, &[(file.to_str().unwrap(), 2)])).unwrap();
+        let rows = |id: u32| {
+            fetch_rows(
+                &conn,
+                &format!("SELECT * EXCLUDE (stedi_file) FROM stedi_cache.t WHERE stedi_file = {id} ORDER BY k"),
+                100,
+                0,
+            )
+            .unwrap()
+            .rows
+        };
+        assert_eq!(rows(1), rows(2), "the appender and the JSON reader load the same values");
+        let same = "SELECT count(*) FROM (SELECT * EXCLUDE (stedi_file) FROM stedi_cache.t WHERE stedi_file = 1
+             INTERSECT ALL SELECT * EXCLUDE (stedi_file) FROM stedi_cache.t WHERE stedi_file = 2)";
+        assert_eq!(conn.query_row(same, [], |r| r.get::<_, i64>(0)).unwrap(), 6, "to the bit");
+        let first = &rows(1);
+        let by_k = |k: &str| first.iter().find(|r| r[0].as_deref() == Some(k)).unwrap().clone();
+        let year_967 = by_k("9007199254740993");
+        assert_eq!(year_967[1].as_deref(), Some("0967-01-01"));
+        assert_eq!(year_967[2].as_deref(), Some("0.1"));
+        assert_eq!(year_967[8].as_deref(), Some("[a, b c]"));
+        assert_eq!(by_k("-9223372036854775808")[1].as_deref(), Some("0967-01-01"));
+        assert_eq!(by_k("-9223372036854775808")[5].as_deref(), Some("a\"b\\cé\n"));
+        assert_eq!(by_k("3")[2].as_deref(), Some("123456789.12345679"));
+    }
+
+    #[test]
+    fn a_record_that_does_not_fit_its_column_is_an_error_naming_its_file() {
+        let table = LandingTable {
+            name: "t".into(),
+            dataset: "t".into(),
+            path: "t.sql".into(),
+            ddl: "CREATE TABLE t (d DATE, k BIGINT)".into(),
+            validate_all: true,
+        };
+        let (conn, _) = cache::open(Path::new("."), &cache::CacheChoice::Off).unwrap();
+        let columns = prepare_store(&conn, &table).unwrap();
+        // Past the validator, as no clean record would be.
+        let validated = Validated {
+            records: "{\"d\": \"2024-01-01\", \"k\": 1}\n{\"d\": \"not a date\", \"k\": 2}\n".into(),
+            count: 2,
+            ..Validated::default()
+        };
+        let good = validate_text("{\"d\": \"2024-01-02\", \"k\": 3}\n", &columns);
+        let files = vec![(Path::new("good.json"), 1, good), (Path::new("bad.json"), 2, validated)];
+        let e = load_records(&conn, &table, &columns, files).unwrap_err().to_string();
+        assert!(e.contains("bad.json") && e.contains("validated records failed to load"), "{e}");
+        let n: i64 =
+            conn.query_row("SELECT count(*) FROM stedi_cache.t WHERE stedi_file = 2", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 0, "the bad file's transaction left nothing behind");
+    }
 }

@@ -19,11 +19,13 @@ pub mod mask;
 pub mod pipeline;
 pub mod pseudonym;
 pub mod rows;
+pub mod spill;
 pub mod sql_text;
 pub mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use duckdb::Connection;
@@ -48,7 +50,7 @@ pub struct EngineOptions {
     /// The key of the strict ML table's pseudonyms (`--salt` / STEDI_PSEUDONYM_KEY); strict mode needs one.
     pub pseudonym_key: Option<PseudonymKey>,
     /// Where DuckDB spills what does not fit in `memory_limit` (`--temp-dir`, default the system's
-    /// temp folder); see [`spill_dir`].
+    /// temp folder): a private folder of the engine's own inside it, see [`spill`].
     pub temp_dir: Option<PathBuf>,
     /// Where the warm-start cache lives (`--cache DIR`, `--no-cache`; see [`cache`]). The CLI
     /// and the TUI default to [`CacheChoice::Auto`]; a library caller gets none unless it asks.
@@ -76,22 +78,6 @@ impl EngineOptions {
         }
         Ok(())
     }
-}
-
-/// The folder DuckDB spills to: a fresh `stedi-tui-<pid>-<n>` inside `temp_dir` (default the
-/// system's temp folder), so engines never share spill files. DuckDB creates it only when it spills
-/// and removes it when the engine closes. A `temp_dir` that is no folder is an error; a missing
-/// system temp folder leaves DuckDB's default (`.tmp` in the working folder).
-pub fn spill_dir(temp_dir: Option<&Path>) -> Result<Option<PathBuf>> {
-    static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let parent = match temp_dir {
-        Some(dir) if !dir.is_dir() => return Err(EngineError::input(dir, "temp folder not found")),
-        Some(dir) => dir.to_path_buf(),
-        None if std::env::temp_dir().is_dir() => std::env::temp_dir(),
-        None => return Ok(None),
-    };
-    let n = ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(Some(parent.join(format!("stedi-tui-{}-{n}", std::process::id()))))
 }
 
 /// One table the pipeline holds, with how it got there.
@@ -143,6 +129,23 @@ pub struct Engine {
     pub cache: CacheStats,
     /// What every relation so far was computed from (see [`lineage`]).
     lineage: lineage::Lineage,
+    /// The folder DuckDB spills to, removed when the last connection to the database is closed:
+    /// declared after `conn`, so it is dropped after it (and shared with [`Engine::second_connection`]).
+    spill: Option<Arc<spill::SpillDir>>,
+}
+
+/// Another connection to an engine's database (for work on another thread), which keeps the
+/// engine's spill folder while it is open.
+pub struct SharedConnection {
+    conn: Connection,
+    _spill: Option<Arc<spill::SpillDir>>,
+}
+
+impl std::ops::Deref for SharedConnection {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
 }
 
 impl Engine {
@@ -154,6 +157,8 @@ impl Engine {
         }
         options.check_key()?;
         let catalog = Catalog::load_mode(&options.queries_dir, options.mode)?;
+        // Made before the connection, so that it outlives it on every early return too.
+        let spill = spill::SpillDir::create(options.temp_dir.as_deref())?.map(Arc::new);
         let (conn, cache) = cache::open(&options.data_dir, &options.cache)?;
         dialect::install(&conn)?;
         if let Some(key) = &options.pseudonym_key {
@@ -166,9 +171,9 @@ impl Engine {
             conn.execute_batch(&format!("SET memory_limit = {}", sql_text::quote_literal(limit)))
                 .map_err(|e| EngineError::input(Path::new("--memory-limit"), e.to_string()))?;
         }
-        if let Some(spill) = spill_dir(options.temp_dir.as_deref())? {
-            let spill = sql_text::quote_literal(&spill.to_string_lossy());
-            conn.execute_batch(&format!("SET temp_directory = {spill}"))?;
+        if let Some(spill) = &spill {
+            let folder = sql_text::quote_literal(&spill.path().to_string_lossy());
+            conn.execute_batch(&format!("SET temp_directory = {folder}"))?;
         }
         // What every fingerprint depends on besides the SQL and the data: the mode and the key.
         let key = options.pseudonym_key.as_ref().map(PseudonymKey::fingerprint).unwrap_or_default();
@@ -181,6 +186,7 @@ impl Engine {
             timings: Timings::default(),
             cache,
             lineage: lineage::Lineage::new(global),
+            spill,
         })
     }
 
@@ -195,6 +201,12 @@ impl Engine {
 
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// A second connection to the same database, e.g. for a thread of its own; the spill folder
+    /// stays until it is closed as well.
+    pub fn second_connection(&self) -> Result<SharedConnection> {
+        Ok(SharedConnection { conn: self.conn.try_clone()?, _spill: self.spill.clone() })
     }
 
     pub fn table(&self, name: &str) -> Option<&TableStats> {

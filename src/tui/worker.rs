@@ -215,7 +215,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
     // on a second connection after the first frame, so the pipeline shows at once and the worker
     // keeps serving pages meanwhile.
     let known = engine.known_stage_flows().and_then(|(flows, pending)| {
-        let conn = if pending.is_empty() { None } else { Some(engine.connection().try_clone()?) };
+        let conn = if pending.is_empty() { None } else { Some(engine.second_connection()?) };
         Ok((flows, pending, conn))
     });
     let (flows, pending, counting_conn) = match known {

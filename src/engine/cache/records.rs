@@ -47,8 +47,7 @@ pub fn record_all(conn: &Connection, kind: &str, built: &[(String, String, u64, 
     if built.is_empty() {
         return Ok(());
     }
-    conn.execute_batch("BEGIN TRANSACTION")?;
-    let written = (|| -> Result<()> {
+    in_transaction(conn, || {
         let mut delete = conn.prepare(&format!("DELETE FROM {SCHEMA}.built WHERE name = ?"))?;
         let mut insert = conn.prepare(&format!("INSERT INTO {SCHEMA}.built VALUES (?, ?, ?, ?, ?)"))?;
         for (name, fp, rows, seconds) in built {
@@ -56,9 +55,22 @@ pub fn record_all(conn: &Connection, kind: &str, built: &[(String, String, u64, 
             insert.execute(duckdb::params![name, kind, fp, rows, seconds])?;
         }
         Ok(())
-    })();
-    conn.execute_batch(if written.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-    written
+    })
+}
+
+/// Run `work` in one transaction: committed when it succeeds, rolled back (and its error
+/// returned) when it fails.
+pub fn in_transaction<T>(conn: &Connection, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    let done = work();
+    match &done {
+        Ok(_) => conn.execute_batch("COMMIT")?,
+        // The failure is what the caller needs to hear, not a failed rollback after it.
+        Err(_) => {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+    done
 }
 
 /// The main schema's relations as one catalogue query sees them: every table's and view's
