@@ -118,8 +118,20 @@ fn write(ds: &DataSet, dir: &std::path::Path) -> (u64, u64, u64) {
 
 /// Rows of `only` (all five zone tables when empty) that belong to someone who does not consent.
 fn leaking_rows(engine: &Engine, ds: &DataSet, only: &[&str]) -> BTreeMap<String, u64> {
-    let by_email = |e: &str| consenting(ds, |c| email(c.email) == e);
-    let by_serial = |s: &str| consenting(ds, |c| serial(c.serial) == s);
+    // A customer is their email trimmed and case-folded; a device follows the consent of its owner,
+    // the customer of the latest record listing it (on a tie the record without consent, then the
+    // smallest customer).
+    let identity = |e: &str| e.trim().to_lowercase();
+    let by_email = |e: &str| consenting(ds, |c| identity(email(c.email)) == identity(e));
+    let by_serial = |s: &str| {
+        let valid = |c: &&Customer| matches!(c.consent, None | Some("1000" | "2000" | "-5" | "0"));
+        let listing: Vec<&Customer> = ds.customers.iter().filter(valid).filter(|c| serial(c.serial) == s).collect();
+        let owner = listing.iter().min_by_key(|c| {
+            let consents = matches!(c.consent, Some("1000" | "2000"));
+            (std::cmp::Reverse(c.last_update), consents, identity(email(c.email)))
+        });
+        owner.is_some_and(|c| by_email(email(c.email)))
+    };
     let column = |table: &str, cols: &str| -> Vec<Vec<String>> {
         let rows = engine.fetch(&format!("SELECT {cols} FROM {table}"), 100_000, 0).unwrap().rows;
         rows.into_iter().map(|r| r.into_iter().map(|v| v.unwrap_or_default()).collect()).collect()
