@@ -517,8 +517,8 @@ fn load_validated(
 /// Load validated files' clean records and their rejects: (rows loaded, records rejected) for
 /// each file. The clean records go through DuckDB's appender, straight from memory: they are
 /// personal data, so no file ever holds them on the way. Each file goes in in one transaction of
-/// its own, the files of a wave side by side (each on its own connection to the same database,
-/// as DuckDB's JSON reader would parse them on every core).
+/// its own, one after another in folder order, so a table's rows are in the same order on every
+/// run (the TUI pages by that order).
 fn load_records(
     conn: &Connection,
     table: &LandingTable,
@@ -526,23 +526,8 @@ fn load_records(
     files: Vec<(&Path, u32, Validated)>,
 ) -> Result<Vec<(u64, u64)>> {
     let cells = Cells::new(columns);
-    match files.as_slice() {
-        [] => {}
-        [file] => load_file_records(conn, table, &cells, file)?,
-        _ => {
-            let conns = files.iter().map(|_| Ok(conn.try_clone()?)).collect::<Result<Vec<_>>>()?;
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = conns
-                    .into_iter()
-                    .zip(&files)
-                    .map(|(conn, file)| {
-                        let cells = &cells;
-                        scope.spawn(move || load_file_records(&conn, table, cells, file))
-                    })
-                    .collect();
-                handles.into_iter().try_for_each(|h| h.join().expect("loading does not panic"))
-            })?;
-        }
+    for file in &files {
+        load_file_records(conn, table, &cells, file)?;
     }
     Ok(files.iter().map(|(_, _, v)| (v.count, v.rejects.len() as u64)).collect())
 }
