@@ -364,16 +364,10 @@ fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
     options.partition_by = args.partition_by.clone();
     match export::export(&engine, &outcomes, &options) {
         Ok(s) => {
-            let forced = if s.manifest.forced { " (forced past failed checks)" } else { "" };
-            eprintln!(
-                "stedi-tui: exported {} tables, {} rows, {} files, {} bytes in {:.2}s to {}{forced}",
-                s.tables,
-                s.rows,
-                s.files,
-                s.bytes,
-                s.elapsed.as_secs_f64(),
-                s.out.display()
-            );
+            eprintln!("stedi-tui: {}", s.describe());
+            for notice in &s.notices {
+                eprintln!("stedi-tui: warning: {notice}");
+            }
             println!("{}", s.manifest_path.display());
             Ok(0)
         }
@@ -400,38 +394,95 @@ fn run_diff(args: &DiffArgs) -> Result<i32, CliError> {
     Ok(0)
 }
 
-/// Count the customer's rows everywhere, then add them to the erasure list. Exit 0, or 2.
+/// Count the customer's rows everywhere, add them to the erasure list, remove every cache this
+/// data folder is known to have used, and say which recorded exports still hold their rows. Exit 0, or 2.
 fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
     let email = args.email.trim();
     if email.is_empty() {
         return Err(CliError("forget: the email is empty".to_string()));
     }
     let shown = if args.show_pii { email.to_string() } else { crate::engine::mask::mask_value(email) };
-    let engine = Engine::run_both_modes(args.source.engine_options()?)?;
-    let rows = engine.customer_rows(email)?;
-    let added = erasure::add_to_list(&args.source.data, email)?;
-    let listed = erasure::read_list(&args.source.data)?.len();
-    write_stdout(&render_forget_text(&shown, &rows))?;
-    let list = erasure::list_path(&args.source.data);
-    if rows.iter().all(|r| r.rubric == 0 && r.strict == 0) {
+    let data = &args.source.data;
+    let erased = erasure::forget(args.source.engine_options()?, email, &args.source.cache_choice())?;
+    write_stdout(&render_forget_text(&shown, &erased.rows))?;
+    if erased.rows.iter().all(|r| r.rubric == 0 && r.strict == 0) {
         eprintln!("stedi-tui: warning: no row names {shown}; is the email spelled as in the customer records?");
     }
-    drop(engine);
-    // The cache holds the customer's landing rows too: it goes (the next run rebuilds it), from
-    // wherever it may be for this data folder: the default folders and the one chosen now.
-    let mut removed = cache::clear(&args.source.data, &CacheChoice::Auto)?;
-    if let chosen @ CacheChoice::Dir(_) = args.source.cache_choice() {
-        removed.extend(cache::clear(&args.source.data, &chosen)?);
-    }
-    for file in removed.iter().filter(|f| f.extension().is_some_and(|e| e == "duckdb")) {
+    for file in erased.caches_removed.iter().filter(|f| f.extension().is_some_and(|e| e == "duckdb")) {
         eprintln!("stedi-tui: removed the cache ({})", file.display());
     }
-    let what = if added { "added to" } else { "already on" };
+    for copy in &erased.exports {
+        eprintln!("stedi-tui: {}", describe_export_copy(copy, data, &shown));
+    }
+    if let Some(why) = &erased.registry_unreadable {
+        eprintln!("stedi-tui: warning: {why}: caches and exports recorded there were not reached");
+    }
+    let what = if erased.added { "added to" } else { "already on" };
     eprintln!(
-        "stedi-tui: {shown} {what} {} ({listed} erased); every stage of both modes now leaves them out, landing files untouched",
-        list.display()
+        "stedi-tui: {shown} {what} {} ({} erased); every stage of both modes now leaves them out, landing files untouched",
+        erasure::list_path(data).display(),
+        erased.listed
     );
     Ok(0)
+}
+
+/// One line on an export folder `forget` found recorded: whether it still holds the customer's
+/// rows and, if so, the command that makes it again without them.
+fn describe_export_copy(copy: &erasure::ExportCopy, data: &Path, shown: &str) -> String {
+    use erasure::ExportState;
+    let out = copy.out.display();
+    match &copy.state {
+        ExportState::Holds { mode, partition_by, forced, tables, pseudonyms_uncounted } => {
+            let uncounted = if *pseudonyms_uncounted {
+                " (rows keyed by pseudonym not counted: give the pseudonym key)"
+            } else {
+                ""
+            };
+            let total = copy.state.rows();
+            if total == 0 {
+                return format!("export {out} holds none of their rows{uncounted}");
+            }
+            let per_table: Vec<String> =
+                tables.iter().filter(|(_, n)| *n > 0).map(|(t, n)| format!("{t} {n}")).collect();
+            let mut command = format!(
+                "stedi-tui export --data {} --out {}",
+                shell_word(&cache::registry::absolute(data).to_string_lossy()),
+                shell_word(&copy.out.to_string_lossy())
+            );
+            if mode != "rubric" {
+                command += &format!(" --mode {mode}");
+            }
+            if let Some(column) = partition_by {
+                command += &format!(" --partition-by {}", shell_word(column));
+            }
+            if *forced {
+                command += " --force";
+            }
+            if mode == "strict" {
+                command += " (with the same STEDI_PSEUDONYM_KEY)";
+            }
+            format!(
+                "warning: export {out} still holds {total} rows of {shown} ({}){uncounted}; make it again without them: {command}",
+                per_table.join(", ")
+            )
+        }
+        ExportState::Gone => format!("export {out} is gone (no longer recorded)"),
+        ExportState::OtherData { data_dir } => {
+            format!("export {out} is now made from {} (no longer recorded for this data)", data_dir.display())
+        }
+        ExportState::Unreadable { why } => {
+            format!("warning: export {out} could not be checked ({why}); it may still hold their rows")
+        }
+    }
+}
+
+/// `word` as one shell word: as it is when it is plain, else single-quoted.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c)) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// Exit 0 written, 2 bad input (a missing queries folder, SQL only DuckDB accepts, an unwritable DIR).

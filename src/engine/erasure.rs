@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
 
+use super::cache::{self, registry, CacheChoice};
 use super::catalog::Mode;
 use super::error::{EngineError, Result};
 use super::sql_text::quote_ident;
@@ -83,15 +84,134 @@ pub struct CustomerRows {
     pub strict: u64,
 }
 
+/// One export folder the registry recorded for the data folder, and whether it still holds the
+/// customer's rows (exports are the user's files: `forget` reports them, it does not rewrite them).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExportCopy {
+    pub out: PathBuf,
+    pub state: ExportState,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ExportState {
+    /// Made from this data folder; `rows` of the customer's rows, per exported table.
+    Holds {
+        mode: String,
+        partition_by: Option<String>,
+        /// It was exported past failed checks (`--force`).
+        forced: bool,
+        tables: Vec<(String, u64)>,
+        /// A strict export's pseudonymised rows could not be counted: no pseudonym key was given.
+        pseudonyms_uncounted: bool,
+    },
+    /// The folder is gone, or holds no manifest any more.
+    Gone,
+    /// Its manifest says it was made from another data folder now.
+    OtherData { data_dir: PathBuf },
+    /// It could not be read (why).
+    Unreadable { why: String },
+}
+
+impl ExportState {
+    pub fn rows(&self) -> u64 {
+        match self {
+            ExportState::Holds { tables, .. } => tables.iter().map(|(_, n)| n).sum(),
+            _ => 0,
+        }
+    }
+}
+
+/// What `forget` found and did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Erasure {
+    /// The customer's rows in every table of both modes, before erasure.
+    pub rows: Vec<CustomerRows>,
+    /// Whether the email was new to the erasure list, and how many the list holds now.
+    pub added: bool,
+    pub listed: usize,
+    /// The cache database files removed.
+    pub caches_removed: Vec<PathBuf>,
+    /// The export folders recorded for this data folder.
+    pub exports: Vec<ExportCopy>,
+    /// Why the registry of cache and export folders could not be read: other copies may exist.
+    pub registry_unreadable: Option<String>,
+}
+
+/// The part of an export's `_manifest.json` that erasure reads.
+#[derive(serde::Deserialize)]
+struct ExportedManifest {
+    tool: String,
+    data_dir: PathBuf,
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    partition_by: Option<String>,
+    #[serde(default)]
+    forced: bool,
+    tables: Vec<ExportedTable>,
+}
+
+#[derive(serde::Deserialize)]
+struct ExportedTable {
+    name: String,
+    files: Vec<ExportedFile>,
+}
+
+#[derive(serde::Deserialize)]
+struct ExportedFile {
+    path: String,
+}
+
+/// Erase `email`: count their rows everywhere (the pipeline's tables in both modes, and every
+/// export recorded for this data folder), add them to the erasure list, then remove every cache
+/// this data folder is known to have used: the default folders, the one chosen now (`choice`)
+/// and every one the registry recorded.
+pub fn forget(options: super::EngineOptions, email: &str, choice: &CacheChoice) -> Result<Erasure> {
+    let data_dir = options.data_dir.clone();
+    let keyed = options.pseudonym_key.is_some();
+    let (recorded, registry_unreadable) = match registry::uses(&data_dir) {
+        Ok(uses) => (uses, None),
+        Err(why) => (registry::Uses::default(), Some(why)),
+    };
+    let engine = Engine::run_both_modes(options)?;
+    let rows = engine.customer_rows(email)?;
+    let exports: Vec<ExportCopy> = recorded
+        .exports
+        .iter()
+        .map(|out| ExportCopy { out: out.clone(), state: engine.export_state(out, &data_dir, email, keyed) })
+        .collect();
+    drop(engine);
+    let added = add_to_list(&data_dir, email)?;
+    let listed = read_list(&data_dir)?.len();
+
+    // The cache holds the customer's landing rows too: it goes (the next run rebuilds it).
+    let mut caches_removed = cache::clear(&data_dir, &CacheChoice::Auto)?;
+    let mut dirs: Vec<PathBuf> = recorded.caches.iter().cloned().collect();
+    if let CacheChoice::Dir(dir) = choice {
+        dirs.push(dir.clone());
+    }
+    for dir in &dirs {
+        caches_removed.extend(cache::clear(&data_dir, &CacheChoice::Dir(dir.clone()))?);
+    }
+    if registry_unreadable.is_none() {
+        // Folders emptied or gone, and exports that are no longer this data's, leave the record.
+        let gone: Vec<PathBuf> = recorded.caches.iter().cloned().collect();
+        let not_ours: Vec<PathBuf> = exports
+            .iter()
+            .filter(|e| matches!(e.state, ExportState::Gone | ExportState::OtherData { .. }))
+            .map(|e| e.out.clone())
+            .collect();
+        let _ = registry::drop_uses(&data_dir, &gone, &not_ours);
+    }
+    Ok(Erasure { rows, added, listed, caches_removed, exports, registry_unreadable })
+}
+
 impl Engine {
     /// Rows of every table, in both modes, that belong to `email`: its email or user, the serial
     /// number of any of its customer records, or its pseudonym (`queries/erasure/customer_rows.sql`).
     /// Needs an engine made by [`Engine::run_both_modes`].
     pub fn customer_rows(&self, email: &str) -> Result<Vec<CustomerRows>> {
-        let path = self.options.queries_dir.join("erasure").join("customer_rows.sql");
-        let template = fs::read_to_string(&path).map_err(|e| EngineError::input(&path, format!("cannot read: {e}")))?;
-        self.conn.execute_batch("CREATE OR REPLACE TEMP TABLE forget_customers (email VARCHAR NOT NULL)")?;
-        self.conn.execute("INSERT INTO forget_customers VALUES (?)", [email])?;
         let mut out = Vec::new();
         for (table, zone) in self.catalog.table_names() {
             let mut counts = [0u64; 2];
@@ -100,16 +220,78 @@ impl Engine {
                     super::Zone::Landing => quote_ident(&table),
                     _ => format!("{}.{}", mode.as_str(), quote_ident(&table)),
                 };
-                let sql = template.replace("{table}", &qualified);
-                let n: i64 = self
-                    .conn
-                    .query_row(&sql, [], |r| r.get(0))
-                    .map_err(|e| EngineError::sql(&path, format!("{table}: {e}")))?;
-                counts[i] = n as u64;
+                counts[i] = self.count_customer_rows(email, &qualified, &table)?;
             }
             out.push(CustomerRows { table, zone, rubric: counts[0], strict: counts[1] });
         }
-        self.conn.execute_batch("DROP TABLE forget_customers")?;
         Ok(out)
+    }
+
+    /// How many rows of `relation` (a table, or a `read_parquet(...)`) belong to `email`.
+    fn count_customer_rows(&self, email: &str, relation: &str, label: &str) -> Result<u64> {
+        let path = self.options.queries_dir.join("erasure").join("customer_rows.sql");
+        let template = fs::read_to_string(&path).map_err(|e| EngineError::input(&path, format!("cannot read: {e}")))?;
+        self.conn.execute_batch("CREATE OR REPLACE TEMP TABLE forget_customers (email VARCHAR NOT NULL)")?;
+        self.conn.execute("INSERT INTO forget_customers VALUES (?)", [email])?;
+        let counted = self
+            .conn
+            .query_row(&template.replace("{table}", relation), [], |r| r.get::<_, i64>(0))
+            .map_err(|e| EngineError::sql(&path, format!("{label}: {e}")));
+        self.conn.execute_batch("DROP TABLE forget_customers")?;
+        Ok(counted? as u64)
+    }
+
+    /// Whether the export in `out` still holds `email`'s rows, read from its Parquet files.
+    fn export_state(&self, out: &Path, data_dir: &Path, email: &str, keyed: bool) -> ExportState {
+        let manifest_path = out.join(super::export::MANIFEST);
+        let text = match fs::read_to_string(&manifest_path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return ExportState::Gone,
+            Err(e) => return ExportState::Unreadable { why: format!("{}: {e}", manifest_path.display()) },
+        };
+        // A manifest that is not this tool's may sit beside this tool's Parquet: not checked, not forgotten.
+        let manifest = match serde_json::from_str::<ExportedManifest>(&text) {
+            Ok(m) if m.tool == "stedi-tui" => m,
+            Ok(_) => {
+                return ExportState::Unreadable {
+                    why: format!("{}: not a stedi-tui manifest", manifest_path.display()),
+                }
+            }
+            Err(e) => {
+                return ExportState::Unreadable {
+                    why: format!("{}: not a stedi-tui manifest ({e})", manifest_path.display()),
+                }
+            }
+        };
+        if registry::absolute(&manifest.data_dir) != registry::absolute(data_dir) {
+            return ExportState::OtherData { data_dir: manifest.data_dir };
+        }
+        let mode = manifest.mode.unwrap_or_else(|| Mode::Rubric.as_str().to_string());
+        let mut tables = Vec::new();
+        for table in &manifest.tables {
+            if table.files.is_empty() {
+                tables.push((table.name.clone(), 0));
+                continue;
+            }
+            let files: Vec<String> = table
+                .files
+                .iter()
+                .map(|f| super::sql_text::quote_literal(&out.join(&f.path).to_string_lossy()))
+                .collect();
+            let hive = manifest.partition_by.is_some();
+            let relation = format!("read_parquet([{}], hive_partitioning = {hive})", files.join(", "));
+            match self.count_customer_rows(email, &relation, &table.name) {
+                Ok(n) => tables.push((table.name.clone(), n)),
+                Err(e) => return ExportState::Unreadable { why: super::error::one_line(&e.to_string()) },
+            }
+        }
+        let pseudonyms_uncounted = mode == Mode::Strict.as_str() && !keyed;
+        ExportState::Holds {
+            mode,
+            partition_by: manifest.partition_by,
+            forced: manifest.forced,
+            tables,
+            pseudonyms_uncounted,
+        }
     }
 }

@@ -158,7 +158,10 @@ pub struct Manifest {
     pub duckdb_version: String,
     /// UTC, ISO-8601, e.g. `2026-11-28T06:13:00Z`.
     pub created_at: String,
+    /// Absolute, so `forget` can tell which data folder an export was made from.
     pub data_dir: PathBuf,
+    /// The stage set that built the tables: `rubric` or `strict`.
+    pub mode: &'static str,
     pub queries_dir: PathBuf,
     /// True when error-severity checks failed and the export was forced past the privacy gate.
     pub forced: bool,
@@ -179,6 +182,24 @@ pub struct ExportSummary {
     pub bytes: u64,
     pub elapsed: Duration,
     pub manifest: Manifest,
+    /// What the user should know (the export could not be recorded for `forget`, say).
+    pub notices: Vec<String>,
+}
+
+impl ExportSummary {
+    /// The one line the CLI and the TUI show.
+    pub fn describe(&self) -> String {
+        let forced = if self.manifest.forced { " (forced past failed checks)" } else { "" };
+        format!(
+            "exported {} tables, {} rows, {} files, {} bytes in {:.2}s to {}{forced}",
+            self.tables,
+            self.rows,
+            self.files,
+            self.bytes,
+            self.elapsed.as_secs_f64(),
+            self.out.display()
+        )
+    }
 }
 
 /// The error-severity checks that failed: while this is not empty, the export is refused.
@@ -528,7 +549,8 @@ pub fn export(
         version: env!("CARGO_PKG_VERSION"),
         duckdb_version,
         created_at: iso8601_utc(SystemTime::now()),
-        data_dir: engine.options.data_dir.clone(),
+        data_dir: super::cache::registry::absolute(&engine.options.data_dir),
+        mode: engine.options.mode.as_str(),
         queries_dir: engine.options.queries_dir.clone(),
         forced: !failed_checks.is_empty(),
         partition_by: options.partition_by.clone(),
@@ -560,6 +582,10 @@ pub fn export(
     publish(&tmp, &out, &old).map_err(|e| EngineError::input(&out, format!("cannot replace: {e}")))?;
     guard.keep = true;
     sync(&parent);
+    let mut notices = Vec::new();
+    if let Err(why) = super::cache::registry::record_export(&engine.options.data_dir, &out) {
+        notices.push(format!("{why}; `stedi-tui forget` will not know of this export"));
+    }
 
     let files: Vec<&ManifestFile> = manifest.tables.iter().flat_map(|t| &t.files).collect();
     Ok(ExportSummary {
@@ -571,6 +597,7 @@ pub fn export(
         bytes: files.iter().map(|f| f.bytes).sum::<u64>() + text.len() as u64,
         elapsed: started.elapsed(),
         manifest,
+        notices,
     })
 }
 

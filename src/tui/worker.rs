@@ -321,15 +321,7 @@ fn handle(
         Request::Diff { .. } => unreachable!("served by serve()"),
         Request::Export { id, out } => {
             let message = match export(engine, outcomes, &ExportOptions::new(&out)) {
-                Ok(s) => format!(
-                    "exported {} tables, {} rows, {} files, {} bytes in {:.2}s to {}",
-                    s.tables,
-                    s.rows,
-                    s.files,
-                    s.bytes,
-                    s.elapsed.as_secs_f64(),
-                    s.out.display()
-                ),
+                Ok(s) => std::iter::once(s.describe()).chain(s.notices.iter().cloned()).collect::<Vec<_>>().join("; "),
                 Err(ExportError::Engine(e)) => return Err(e),
                 Err(refused) => refused.to_string(),
             };

@@ -11,13 +11,18 @@ use crate::engine::error::{EngineError, Result};
 /// The user's cache folder for a data folder that cannot hold its own: `$XDG_CACHE_HOME` or
 /// `~/.cache`, then `stedi-tui/<first 16 hex digits of SHA-256 of the data folder's absolute path>`.
 pub fn user_cache_dir(data_dir: &Path) -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))?;
+    let base = user_cache_base()?;
     let absolute = fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
     let digest = hex(&Sha256::digest(absolute.to_string_lossy().as_bytes()));
     Some(base.join("stedi-tui").join(&digest[..16]))
+}
+
+/// `$XDG_CACHE_HOME`, or `~/.cache`; none when neither is set.
+pub(super) fn user_cache_base() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))
 }
 
 /// A folder stedi-tui may write into. Permission bits are read rather than trusted to the OS,

@@ -22,6 +22,7 @@ use duckdb::Connection;
 
 mod location;
 mod records;
+pub mod registry;
 
 pub use location::{candidate_dirs, restrict_permissions, user_cache_dir};
 use location::{database_files, remove_database, resolve_dir};
@@ -129,6 +130,9 @@ pub fn open(data_dir: &Path, choice: &CacheChoice) -> Result<(Connection, CacheS
     let Some(dir) = resolve_dir(data_dir, choice, &mut stats.notices)? else {
         return Ok((in_memory()?, stats));
     };
+    if let Err(why) = registry::record_cache(data_dir, &dir) {
+        stats.notices.push(format!("{why}; `stedi-tui forget` will not know of the cache in {}", dir.display()));
+    }
     let file = dir.join(CACHE_FILE);
     let one_line = |e: &dyn std::fmt::Display| super::error::one_line(&e.to_string());
     let mut bypass = |notice: String| -> Result<(Connection, CacheStats)> {
