@@ -2,6 +2,9 @@
 //! records it and is rebuilt by any other build of stedi-tui, because a change in how files are
 //! loaded or checked must never meet a cache an older build wrote. Every executable built from
 //! the same source (the app, its tests, the examples) shares one cache.
+//!
+//! It also compiles the SQL under `queries/` into the binary (`$OUT_DIR/builtin_queries.rs`: every
+//! `*.sql` file, by its path relative to `queries/`), so an installed stedi-tui runs from any folder.
 use std::fs;
 use std::path::Path;
 
@@ -37,5 +40,32 @@ fn main() {
     }
     println!("cargo:rustc-env=STEDI_SOURCE_HASH={hash:016x}");
     println!("cargo:rerun-if-changed=src");
+    builtin_queries();
     println!("cargo:rerun-if-changed=Cargo.lock");
+}
+
+/// `pub static FILES: &[(&str, &str)]`: (path relative to `queries/`, `/`-separated; the text), sorted.
+fn builtin_queries() {
+    let root = Path::new("queries");
+    let mut files = Vec::new();
+    walk(root, &mut files);
+    files.retain(|f| f.extension().is_some_and(|e| e == "sql"));
+    files.sort();
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let mut out = String::from("pub static FILES: &[(&str, &str)] = &[\n");
+    for file in &files {
+        let rel: Vec<String> = file
+            .strip_prefix(root)
+            .expect("walked from queries/")
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let absolute = Path::new(&manifest_dir).join(file);
+        out += &format!("    ({:?}, include_str!({:?})),\n", rel.join("/"), absolute.to_string_lossy());
+    }
+    out += "];\n";
+    let target = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_queries.rs");
+    fs::write(target, out).expect("OUT_DIR is writable");
+    // A directory is scanned whole: a file added, removed or edited anywhere under it reruns this.
+    println!("cargo:rerun-if-changed=queries");
 }

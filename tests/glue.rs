@@ -45,7 +45,7 @@ fn read(path: &Path) -> String {
 #[test]
 fn every_stage_reference_and_check_file_is_in_the_shared_dialect() {
     for mode in [Mode::Rubric, Mode::Strict] {
-        let catalog = Catalog::load_mode(&common::queries_dir(), mode).unwrap();
+        let catalog = Catalog::load_mode(common::queries_dir(), mode).unwrap();
         if let Err(e) = check_dialect(&catalog) {
             panic!("{e}");
         }
@@ -58,7 +58,7 @@ fn emit_writes_one_job_per_stage_in_the_engines_order_with_the_sql_verbatim() {
     for mode in [Mode::Rubric, Mode::Strict] {
         let out = dir.path().join(mode.as_str());
         emit(mode, &out);
-        let catalog = Catalog::load_mode(&common::queries_dir(), mode).unwrap();
+        let catalog = Catalog::load_mode(common::queries_dir(), mode).unwrap();
         for stage in &catalog.stages {
             let job = read(&out.join(format!("job_{}.py", stage.name)));
             assert!(job.contains(&format!("SQL = r\"\"\"\n{}\n\"\"\"", stage.sql)), "{} verbatim", stage.name);

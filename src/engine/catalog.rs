@@ -1,5 +1,6 @@
-//! The catalog: everything under `queries/`, read at run time so a user can edit a stage or add a
-//! check without recompiling. Layout (dbt-like, one SQL file per model or test):
+//! The catalog: every SQL file of the run (the built-in copy of `queries/`, or a folder the user
+//! names; see [`sql_source`](super::sql_source)), parsed once. Nothing else reads SQL files.
+//! Layout (dbt-like, one SQL file per model or test):
 //!
 //! - `landing/<table>_landing.sql`   CREATE TABLE with the declared landing types
 //! - `reference/<view>.sql`          SELECTs the checks (and strict stages) share, e.g. who consents
@@ -7,11 +8,14 @@
 //! - `checks/<id>.sql`               a SELECT returning failing rows, with an id/severity header
 //! - `strict/trusted/`, `strict/curated/`   the strict mode's stages: the same tables, made without the
 //!   original design's privacy flaws; landing, reference and checks are shared by both modes
+//! - `diff/<table>.sql`              why a row is in one mode's table only (`stedi-tui diff`)
+//! - `erasure/customer_rows.sql`     a customer's rows in one table (`stedi-tui forget`)
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::error::{EngineError, Result};
+use super::sql_source::{QuerySource, SqlFiles};
 use super::sql_text::{identifiers, strip_trailing_semicolons};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -52,11 +56,11 @@ impl Mode {
         }
     }
 
-    /// The folder holding this mode's `trusted/` and `curated/` stage folders.
-    pub fn stage_root(self, root: &Path) -> PathBuf {
+    /// The folder (relative to the queries folder) holding this mode's `trusted/` and `curated/`.
+    pub fn stage_prefix(self) -> &'static str {
         match self {
-            Mode::Rubric => root.to_path_buf(),
-            Mode::Strict => root.join("strict"),
+            Mode::Rubric => "",
+            Mode::Strict => "strict/",
         }
     }
 }
@@ -68,12 +72,16 @@ pub struct Header {
     pub prose: Vec<String>,
 }
 
-const HEADER_KEYS: [&str; 6] = ["id", "severity", "description", "for_each", "drops", "validate"];
+pub const HEADER_KEYS: [&str; 6] = ["id", "severity", "description", "for_each", "drops", "validate"];
 
 impl Header {
-    pub fn parse(sql: &str) -> Header {
+    /// A header line `-- word: ...` whose word is one lowercase snake_case word is a field, and
+    /// must be a known key or, on the first line, the file's own name (its title): a misspelt key
+    /// (`-- severty: error`) is an error naming the file and line, never silently prose.
+    pub fn parse(path: &Path, sql: &str) -> Result<Header> {
         let mut header = Header::default();
-        for line in sql.lines() {
+        let title = stem(path);
+        for (index, line) in sql.lines().enumerate() {
             let line = line.trim();
             let Some(text) = line.strip_prefix("--") else {
                 if line.is_empty() {
@@ -82,15 +90,31 @@ impl Header {
                 break;
             };
             let text = text.trim();
-            match text.split_once(':') {
-                Some((key, value)) if HEADER_KEYS.contains(&key.trim()) => {
-                    header.fields.insert(key.trim().to_string(), value.trim().to_string());
+            let key = text.split_once(':').map(|(k, v)| (k.trim(), v.trim())).filter(|(k, _)| is_field_word(k));
+            match key {
+                Some((key, value)) if HEADER_KEYS.contains(&key) => {
+                    header.fields.insert(key.to_string(), value.to_string());
                 }
-                _ => header.prose.push(text.to_string()),
+                Some((key, _)) if index == 0 && key == title => header.prose.push(text.to_string()),
+                Some((key, _)) => {
+                    return Err(EngineError::sql(
+                        path,
+                        format!(
+                            "line {}: unknown header key {key:?} (known: {}; prose must not start with `word:`)",
+                            index + 1,
+                            HEADER_KEYS.join(", ")
+                        ),
+                    ))
+                }
+                None => header.prose.push(text.to_string()),
             }
         }
-        header
+        Ok(header)
     }
+}
+
+fn is_field_word(word: &str) -> bool {
+    !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 #[derive(Debug, Clone)]
@@ -106,12 +130,15 @@ pub struct LandingTable {
     pub validate_all: bool,
 }
 
+/// A named SQL file: a reference view, a diff or an erasure query.
 #[derive(Debug, Clone)]
-pub struct ReferenceView {
+pub struct SqlFile {
     pub name: String,
     pub path: PathBuf,
     pub sql: String,
 }
+
+pub type ReferenceView = SqlFile;
 
 #[derive(Debug, Clone)]
 pub struct Stage {
@@ -170,30 +197,20 @@ pub struct CheckDef {
 
 #[derive(Debug, Clone)]
 pub struct Catalog {
+    /// The folder the files are named under (`<built-in>` for the built-in copy).
     pub root: PathBuf,
+    /// Every SQL file of the run, with its origin and hash.
+    pub sql: Arc<SqlFiles>,
     pub mode: Mode,
     pub landing: Vec<LandingTable>,
     pub references: Vec<ReferenceView>,
     /// Stages in an order where every stage comes after the stages it reads.
     pub stages: Vec<Stage>,
     pub checks: Vec<CheckDef>,
-}
-
-fn sql_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    if !dir.exists() {
-        return Ok(Vec::new());
-    }
-    let entries = fs::read_dir(dir).map_err(|e| EngineError::input(dir, format!("cannot read folder: {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "sql") && p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-fn read_sql(path: &Path) -> Result<String> {
-    fs::read_to_string(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))
+    /// `diff/<table>.sql`, in file order (empty when the folder has none).
+    pub diffs: Vec<SqlFile>,
+    /// `erasure/*.sql`, in file order.
+    pub erasure: Vec<SqlFile>,
 }
 
 fn stem(path: &Path) -> String {
@@ -202,44 +219,49 @@ fn stem(path: &Path) -> String {
 
 impl Catalog {
     /// The rubric mode's catalog.
-    pub fn load(root: &Path) -> Result<Catalog> {
-        Catalog::load_mode(root, Mode::Rubric)
+    pub fn load(source: impl Into<QuerySource>) -> Result<Catalog> {
+        Catalog::load_mode(source, Mode::Rubric)
     }
 
     /// The catalog of `mode`: its stage folders, and the shared landing, reference and checks.
-    pub fn load_mode(root: &Path, mode: Mode) -> Result<Catalog> {
-        if !root.is_dir() {
-            return Err(EngineError::input(root, "queries folder not found"));
-        }
+    pub fn load_mode(source: impl Into<QuerySource>, mode: Mode) -> Result<Catalog> {
+        Catalog::from_files(Arc::new(source.into().read()?), mode)
+    }
+
+    /// The catalog of `mode` over files already read.
+    pub fn from_files(sql: Arc<SqlFiles>, mode: Mode) -> Result<Catalog> {
+        let root = sql.root();
         let mut landing = Vec::new();
-        for path in sql_files(&root.join("landing"))? {
+        for (path, ddl) in sql.in_folder("landing") {
             let name = stem(&path);
             let Some(dataset) = name.strip_suffix("_landing") else {
                 return Err(EngineError::sql(&path, "a landing table's file must be named <dataset>_landing.sql"));
             };
-            let ddl = read_sql(&path)?;
-            let validate_all = Header::parse(&ddl).fields.get("validate").is_some_and(|v| v == "every record");
-            landing.push(LandingTable { dataset: dataset.to_string(), ddl, validate_all, name, path });
+            let validate_all = Header::parse(&path, ddl)?.fields.get("validate").is_some_and(|v| v == "every record");
+            landing.push(LandingTable { dataset: dataset.to_string(), ddl: ddl.to_string(), validate_all, name, path });
         }
         if landing.is_empty() {
             return Err(EngineError::input(root.join("landing"), "no landing table definitions (*.sql)"));
         }
-        let mut references = Vec::new();
-        for path in sql_files(&root.join("reference"))? {
-            let sql = strip_trailing_semicolons(&read_sql(&path)?).to_string();
-            references.push(ReferenceView { name: stem(&path), path, sql });
-        }
-        let references = order_references(references)?;
-        let stage_root = mode.stage_root(root);
-        if !stage_root.is_dir() {
-            return Err(EngineError::input(&stage_root, format!("{} mode's stage folder not found", mode.as_str())));
+        let named = |folder: &str| -> Result<Vec<SqlFile>> {
+            let mut files = Vec::new();
+            for (path, text) in sql.in_folder(folder) {
+                Header::parse(&path, text)?;
+                files.push(SqlFile { name: stem(&path), sql: strip_trailing_semicolons(text).to_string(), path });
+            }
+            Ok(files)
+        };
+        let references = order_references(named("reference")?)?;
+        let prefix = mode.stage_prefix();
+        if !sql.has_folder(&format!("{prefix}trusted")) {
+            let folder = root.join(format!("{prefix}trusted"));
+            return Err(EngineError::input(&folder, format!("{} mode's stage folder not found", mode.as_str())));
         }
         let mut stages = Vec::new();
         for (zone, folder) in [(Zone::Trusted, "trusted"), (Zone::Curated, "curated")] {
-            for path in sql_files(&stage_root.join(folder))? {
-                let text = read_sql(&path)?;
-                let header = Header::parse(&text);
-                let sql = strip_trailing_semicolons(&text).to_string();
+            for (path, text) in sql.in_folder(&format!("{prefix}{folder}")) {
+                let header = Header::parse(&path, text)?;
+                let sql = strip_trailing_semicolons(text).to_string();
                 if sql.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with("--")) {
                     return Err(EngineError::sql(&path, "stage file holds no SELECT"));
                 }
@@ -260,10 +282,18 @@ impl Catalog {
             .collect();
         let stages = order_stages(stages, &known)?;
         let mut checks = Vec::new();
-        for path in sql_files(&root.join("checks"))? {
-            checks.push(parse_check(&path, &read_sql(&path)?)?);
+        for (path, text) in sql.in_folder("checks") {
+            checks.push(parse_check(&path, text)?);
         }
-        Ok(Catalog { root: root.to_path_buf(), mode, landing, references, stages, checks })
+        let (diffs, erasure) = (named("diff")?, named("erasure")?);
+        Ok(Catalog { root, sql, mode, landing, references, stages, checks, diffs, erasure })
+    }
+
+    /// The erasure query `name` (`customer_rows`), or an error naming the file it expected.
+    pub fn erasure_query(&self, name: &str) -> Result<&SqlFile> {
+        self.erasure.iter().find(|f| f.name == name).ok_or_else(|| {
+            EngineError::input(self.sql.path_of(&format!("erasure/{name}.sql")), "not found in the queries folder")
+        })
     }
 
     pub fn stage(&self, name: &str) -> Option<&Stage> {
@@ -281,7 +311,7 @@ impl Catalog {
 }
 
 fn parse_check(path: &Path, text: &str) -> Result<CheckDef> {
-    let header = Header::parse(text);
+    let header = Header::parse(path, text)?;
     let field = |key: &str| header.fields.get(key).cloned();
     let id = field("id").ok_or_else(|| EngineError::sql(path, "check header has no `-- id:` line"))?;
     let severity = match field("severity").as_deref() {

@@ -3,13 +3,12 @@
 //! schema `rubric`, runs the strict stages and copies theirs into `strict`. Then each
 //! `queries/diff/<table>.sql` compares `rubric.<table>` with `strict.<table>` and says, in SQL, why
 //! each row one mode keeps is missing from the other, as counts by (kept_by, reason).
-use std::fs;
 use std::path::PathBuf;
 
 use super::catalog::{Catalog, Mode};
 use super::error::{EngineError, Result};
 use super::pseudonym::PseudonymKey;
-use super::sql_text::{quote_ident, strip_trailing_semicolons};
+use super::sql_text::quote_ident;
 use super::{Engine, EngineOptions};
 
 /// The reasons the diff SQL gives, in the order reports list them.
@@ -47,7 +46,7 @@ impl TableDiff {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Diff {
     pub data_dir: PathBuf,
-    pub queries_dir: PathBuf,
+    pub sql: super::SqlProvenance,
     pub erased_customers: u64,
     pub tables: Vec<TableDiff>,
 }
@@ -74,7 +73,7 @@ impl Engine {
         }
         let mut engine = Engine::open(options)?;
         // Fail before any work when either mode's stage folder is missing.
-        let strict = Catalog::load_mode(&engine.options.queries_dir, Mode::Strict)?;
+        let strict = Catalog::from_files(engine.catalog.sql.clone(), Mode::Strict)?;
         engine.load(&mut |_| {})?;
         for catalog in [engine.catalog.clone(), strict] {
             let mode = catalog.mode;
@@ -93,18 +92,13 @@ impl Engine {
 
     /// Every `queries/diff/<table>.sql` run over an engine made by [`Engine::run_both_modes`].
     pub fn diff(&self) -> Result<Diff> {
-        let dir = self.options.queries_dir.join("diff");
-        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-            .map_err(|e| EngineError::input(&dir, format!("cannot read folder: {e}")))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-            .collect();
-        files.sort();
+        if self.catalog.diffs.is_empty() {
+            let dir = self.catalog.sql.path_of("diff");
+            return Err(EngineError::input(dir, "no diff queries (diff/<table>.sql) in the queries folder"));
+        }
         let mut tables = Vec::new();
-        for path in files {
-            let table = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            let text = fs::read_to_string(&path).map_err(|e| EngineError::input(&path, format!("cannot read: {e}")))?;
-            let sql = strip_trailing_semicolons(&text);
+        for file in &self.catalog.diffs {
+            let (table, path, sql) = (file.name.clone(), file.path.clone(), file.sql.as_str());
             let mut counts = [0u64; 2];
             for (i, mode) in [Mode::Rubric, Mode::Strict].into_iter().enumerate() {
                 let qualified = format!("{}.{}", quote_ident(mode.as_str()), quote_ident(&table));
@@ -147,7 +141,7 @@ impl Engine {
         let erased: i64 = self.conn.query_row("SELECT count(*) FROM erased_customers", [], |r| r.get(0))?;
         Ok(Diff {
             data_dir: self.options.data_dir.clone(),
-            queries_dir: self.options.queries_dir.clone(),
+            sql: self.catalog.sql.provenance(),
             erased_customers: erased as u64,
             tables,
         })

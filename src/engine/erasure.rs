@@ -229,14 +229,14 @@ impl Engine {
 
     /// How many rows of `relation` (a table, or a `read_parquet(...)`) belong to `email`.
     fn count_customer_rows(&self, email: &str, relation: &str, label: &str) -> Result<u64> {
-        let path = self.options.queries_dir.join("erasure").join("customer_rows.sql");
-        let template = fs::read_to_string(&path).map_err(|e| EngineError::input(&path, format!("cannot read: {e}")))?;
+        let query = self.catalog.erasure_query("customer_rows")?;
+        let (path, template) = (&query.path, &query.sql);
         self.conn.execute_batch("CREATE OR REPLACE TEMP TABLE forget_customers (email VARCHAR NOT NULL)")?;
         self.conn.execute("INSERT INTO forget_customers VALUES (?)", [email])?;
         let counted = self
             .conn
             .query_row(&template.replace("{table}", relation), [], |r| r.get::<_, i64>(0))
-            .map_err(|e| EngineError::sql(&path, format!("{label}: {e}")));
+            .map_err(|e| EngineError::sql(path, format!("{label}: {e}")));
         self.conn.execute_batch("DROP TABLE forget_customers")?;
         Ok(counted? as u64)
     }

@@ -162,7 +162,8 @@ pub struct Manifest {
     pub data_dir: PathBuf,
     /// The stage set that built the tables: `rubric` or `strict`.
     pub mode: &'static str,
-    pub queries_dir: PathBuf,
+    /// Where the SQL came from (built in, or a folder) and its hash.
+    pub sql: super::SqlProvenance,
     /// True when error-severity checks failed and the export was forced past the privacy gate.
     pub forced: bool,
     pub partition_by: Option<String>,
@@ -551,7 +552,7 @@ pub fn export(
         created_at: iso8601_utc(SystemTime::now()),
         data_dir: super::cache::registry::absolute(&engine.options.data_dir),
         mode: engine.options.mode.as_str(),
-        queries_dir: engine.options.queries_dir.clone(),
+        sql: engine.catalog.sql.provenance(),
         forced: !failed_checks.is_empty(),
         partition_by: options.partition_by.clone(),
         sources,

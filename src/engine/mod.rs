@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod pseudonym;
 pub mod rows;
 pub mod spill;
+pub mod sql_source;
 pub mod sql_text;
 pub mod validate;
 
@@ -37,12 +38,14 @@ pub use error::{EngineError, Result};
 pub use load::SourceFile;
 pub use pseudonym::PseudonymKey;
 pub use rows::RowSet;
+pub use sql_source::{QuerySource, SqlProvenance};
 
 /// How to run DuckDB and where to find things.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
     pub data_dir: PathBuf,
-    pub queries_dir: PathBuf,
+    /// Where the SQL comes from: built in, or a folder (`--queries`, `STEDI_TUI_QUERIES`).
+    pub queries: QuerySource,
     pub threads: Option<usize>,
     pub memory_limit: Option<String>,
     /// Which stage set builds the zones (`--mode`).
@@ -58,10 +61,10 @@ pub struct EngineOptions {
 }
 
 impl EngineOptions {
-    pub fn new(data_dir: impl Into<PathBuf>, queries_dir: impl Into<PathBuf>) -> Self {
+    pub fn new(data_dir: impl Into<PathBuf>, queries: impl Into<QuerySource>) -> Self {
         EngineOptions {
             data_dir: data_dir.into(),
-            queries_dir: queries_dir.into(),
+            queries: queries.into(),
             threads: None,
             memory_limit: None,
             mode: Mode::Rubric,
@@ -78,6 +81,36 @@ impl EngineOptions {
         }
         Ok(())
     }
+}
+
+/// A data folder must hold one `<dataset>/landing/` folder per landing table; a newcomer pointing
+/// at the wrong folder is told what was expected and what is there.
+fn check_landing_folders(data_dir: &Path, catalog: &Catalog) -> Result<()> {
+    let expected: Vec<String> = catalog.landing.iter().map(|t| format!("{}/landing/", t.dataset)).collect();
+    let missing: Vec<&String> = expected.iter().filter(|f| !data_dir.join(f).is_dir()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut found: Vec<String> = std::fs::read_dir(data_dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| format!("{}/", e.file_name().to_string_lossy()))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    let found = if found.is_empty() { "no folders".to_string() } else { found.join(", ") };
+    let missing: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+    Err(EngineError::input(
+        data_dir,
+        format!(
+            "not a STEDI data folder: expected {}; missing {}; found {found} (point --data at the folder that holds them)",
+            expected.join(", "),
+            missing.join(", ")
+        ),
+    ))
 }
 
 /// One table the pipeline holds, with how it got there.
@@ -156,11 +189,15 @@ impl Engine {
             return Err(EngineError::input(&options.data_dir, "data folder not found"));
         }
         options.check_key()?;
-        let catalog = Catalog::load_mode(&options.queries_dir, options.mode)?;
+        let catalog = Catalog::load_mode(&options.queries, options.mode)?;
+        check_landing_folders(&options.data_dir, &catalog)?;
         // Made before the connection, so that it outlives it on every early return too.
         let spill = spill::SpillDir::create(options.temp_dir.as_deref())?.map(Arc::new);
         let (conn, cache) = cache::open(&options.data_dir, &options.cache)?;
         dialect::install(&conn)?;
+        // Which SQL the cached tables were last built with (`cache info`); each table's
+        // fingerprint holds its own SQL, so reuse never depends on this line.
+        cache::set_meta(&conn, "sql", &catalog.sql.describe())?;
         if let Some(key) = &options.pseudonym_key {
             key.set_on(&conn)?;
         }

@@ -6,6 +6,8 @@ use super::Report;
 
 pub fn render_junit(report: &Report) -> String {
     let mut suite = TestSuite::new("stedi-tui checks");
+    suite.add_property(("sql.origin", report.sql.to_string().as_str()));
+    suite.add_property(("sql.sha256", report.sql.sha256.as_str()));
     for table in &report.tables {
         suite.add_property((format!("rows.{}", table.name).as_str(), table.rows.to_string().as_str()));
     }

@@ -75,7 +75,8 @@ pub struct Report {
     /// The stage set that built the zones: rubric or strict.
     pub mode: Mode,
     pub data_dir: PathBuf,
-    pub queries_dir: PathBuf,
+    /// Where the SQL came from (built in, or a folder) and its hash.
+    pub sql: crate::engine::SqlProvenance,
     pub tables: Vec<TableLine>,
     pub checks: Vec<CheckLine>,
     pub summary: Summary,
@@ -135,7 +136,7 @@ impl Report {
             version: env!("CARGO_PKG_VERSION"),
             mode: engine.catalog.mode,
             data_dir: engine.options.data_dir.clone(),
-            queries_dir: engine.options.queries_dir.clone(),
+            sql: engine.catalog.sql.provenance(),
             tables,
             checks,
             summary,

@@ -18,6 +18,8 @@ pub fn render_text(report: &Report) -> String {
             if t.rejected > 0 { format!("  ({} rejected)", group(t.rejected)) } else { String::new() }
         );
     }
+    // Which SQL decided all of this: the built-in copy, or a folder (an edited copy, perhaps).
+    let _ = writeln!(out, "{:<8} {}", "sql", report.sql);
     if report.checks.is_empty() {
         return out;
     }

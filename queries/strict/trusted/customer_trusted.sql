@@ -1,7 +1,7 @@
 -- customer_trusted (strict): the latest record of each customer whose latest record gives consent.
 -- Keeps: for each customer that consent_by_email marks consenting (their latest record, by
--- lastUpdateDate, has a positive shareWithResearchAsOfDate that has come), that latest record
--- only: a later record that withdraws consent is honoured, under any spelling of the address (a
+-- lastUpdateDate, has a positive shareWithResearchAsOfDate that has come), only that latest
+-- record. A later record that withdraws consent is honoured, under any spelling of the address (a
 -- customer is customer_id, the normalised email), and no customer appears twice. Among records of
 -- the same latest date the one agreeing with consent_by_email wins, then the fields decide, so the
 -- choice is deterministic.

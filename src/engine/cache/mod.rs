@@ -369,7 +369,7 @@ pub fn contents(file: &Path) -> Result<Contents> {
             return Ok(out);
         }
     };
-    for key in ["format", "build", "duckdb", "state"] {
+    for key in ["format", "build", "duckdb", "state", "sql"] {
         out.meta.push((key.to_string(), meta(&conn, key).unwrap_or_else(|| "?".into())));
     }
     let mut stmt = conn.prepare(&format!(

@@ -58,6 +58,14 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         spans.push(Span::styled(" · PERSONAL FIELDS SHOWN", Style::new().fg(Color::Red)));
     }
+    if let Some(snapshot) = &app.snapshot {
+        // Which SQL ran, so "the shipped rules" and an edited copy never look alike.
+        let sql = &snapshot.catalog.sql;
+        spans.push(Span::styled(
+            format!(" · SQL {} {}", sql.provenance().origin, &sql.short_hash()[..8]),
+            Style::new().fg(Color::DarkGray),
+        ));
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
     if let Some(busy) = &app.busy {
         let secs = app.busy_since.map_or(0.0, |t| t.elapsed().as_secs_f64());

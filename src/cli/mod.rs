@@ -1,5 +1,7 @@
 //! The command line: clap definitions and what each command does with the engine. `main.rs` only
 //! maps the outcome to an exit code: 0 clean, 1 an error-severity check failed, 2 bad usage or input.
+mod setup;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,12 +13,13 @@ use crate::engine::emit::{emit_glue, EmitOptions};
 use crate::engine::erasure;
 use crate::engine::export::{self, ExportError, ExportOptions};
 use crate::engine::generate::{generate, GenerateOptions, Injections};
-use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions, Mode, PseudonymKey};
+use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions, Mode, PseudonymKey, QuerySource};
 use crate::progress::ProgressReporter;
 use crate::report::{render_diff_text, render_forget_text, render_junit, render_text, Report};
 
 #[derive(Debug, Parser)]
-#[command(name = "stedi-tui", version, about = "Explore and validate the STEDI lakehouse on embedded DuckDB")]
+#[command(name = "stedi-tui", about = "Explore and validate the STEDI lakehouse on embedded DuckDB")]
+#[command(disable_version_flag = true)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
@@ -30,9 +33,11 @@ pub struct SourceArgs {
     /// Landing data: DATA/customer/landing, DATA/accelerometer/landing, DATA/step_trainer/landing
     #[arg(long, value_name = "DIR", default_value = "sample_data")]
     pub data: PathBuf,
-    /// The SQL: landing/, reference/, trusted/, curated/, checks/
-    #[arg(long, value_name = "DIR", default_value = "queries")]
-    pub queries: PathBuf,
+    /// A folder of SQL instead of the built-in copy (also STEDI_TUI_QUERIES): landing/,
+    /// reference/, trusted/, curated/, checks/, strict/trusted/, strict/curated/, diff/, erasure/;
+    /// `stedi-tui init DIR` writes one
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
     /// DuckDB worker threads (default: all cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -71,7 +76,7 @@ impl SourceArgs {
         let key = PseudonymKey::from_flag_or_env(self.salt.as_deref()).map_err(CliError)?;
         Ok(EngineOptions {
             data_dir: self.data.clone(),
-            queries_dir: self.queries.clone(),
+            queries: QuerySource::choose(self.queries.as_deref()),
             threads: self.threads,
             memory_limit: self.memory_limit.clone(),
             mode: self.mode,
@@ -137,6 +142,9 @@ pub struct RunArgs {
     /// JSON {"table": rows}: add a row_count.<table> check (error) per table
     #[arg(long, value_name = "FILE")]
     pub expect: Option<PathBuf>,
+    /// Print the version, the DuckDB version and which SQL would run (built-in or a folder, and its hash)
+    #[arg(short = 'V', long)]
+    pub version: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +164,13 @@ pub enum Command {
     /// The warm-start cache of a data folder: `info` says where it is and what it holds, `clear`
     /// deletes it
     Cache(CacheArgs),
+    /// Start a project of your own: write an editable copy of the SQL (DIR/queries/), a README
+    /// and an example --expect file; refuses to overwrite files unless --force
+    Init(setup::InitArgs),
+    /// Write shell completions to stdout
+    Completions(setup::CompletionsArgs),
+    /// Write the man page (roff) to stdout
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -192,9 +207,9 @@ pub struct EmitArgs {
     /// Folder for the scripts; created if missing, a previous emit's scripts replaced
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// The SQL: landing/, reference/, trusted/, curated/, checks/
-    #[arg(long, value_name = "DIR", default_value = "queries")]
-    pub queries: PathBuf,
+    /// A folder of SQL instead of the built-in copy; also STEDI_TUI_QUERIES
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
     /// Stage set of the jobs: rubric or strict (whose jobs need a pseudonym key when they run)
     #[arg(long, value_enum, default_value = "rubric")]
     pub mode: Mode,
@@ -220,7 +235,7 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct ForgetArgs {
-    /// The customer's email, exactly as in the customer records
+    /// The customer's email, in any spelling (compared trimmed and case-folded)
     #[arg(value_name = "EMAIL")]
     pub email: String,
     #[command(flatten)]
@@ -286,6 +301,10 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Forget(args)) => run_forget(&args),
         Some(Command::Emit(args)) => run_emit(&args),
         Some(Command::Cache(args)) => run_cache(&args),
+        Some(Command::Init(args)) => setup::run_init(&args),
+        Some(Command::Completions(args)) => setup::run_completions(&args),
+        Some(Command::Man) => setup::run_man(),
+        None if cli.run.version => setup::run_version(cli.run.source.queries.as_deref()),
         None if cli.run.check => run_check(&cli.run),
         None => run_tui(&cli.run),
     }
@@ -302,7 +321,7 @@ fn check_options(args: &RunArgs) -> Result<CheckOptions, CliError> {
 
 fn run_tui(args: &RunArgs) -> Result<i32, CliError> {
     // Fail on a bad folder before taking over the screen, so the error stays readable.
-    crate::engine::Catalog::load_mode(&args.source.queries, args.source.mode)?;
+    crate::engine::Catalog::load_mode(QuerySource::choose(args.source.queries.as_deref()), args.source.mode)?;
     if !args.source.data.is_dir() {
         return Err(EngineError::input(&args.source.data, "data folder not found").into());
     }
@@ -489,7 +508,7 @@ fn shell_word(word: &str) -> String {
 fn run_emit(args: &EmitArgs) -> Result<i32, CliError> {
     let EmitTarget::Glue = args.target;
     let options = EmitOptions {
-        queries_dir: args.queries.clone(),
+        queries: QuerySource::choose(args.queries.as_deref()),
         out: args.out.clone(),
         mode: args.mode,
         bucket: args.bucket.clone(),
