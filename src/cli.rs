@@ -11,6 +11,7 @@ use crate::engine::emit::{emit_glue, EmitOptions};
 use crate::engine::erasure;
 use crate::engine::export::{self, ExportError, ExportOptions};
 use crate::engine::generate::{generate, GenerateOptions, Injections};
+use crate::engine::printable::{printable, printable_path};
 use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions, Mode, PseudonymKey};
 use crate::progress::ProgressReporter;
 use crate::report::{render_diff_text, render_forget_text, render_junit, render_text, Report};
@@ -104,7 +105,7 @@ pub fn cache_choice(flag: Option<&Path>, no_cache: bool) -> CacheChoice {
 /// The engine's notices about its cache (rebuilt, unusable), one line each on stderr.
 fn print_cache_notices(engine: &Engine) {
     for notice in &engine.cache.notices {
-        eprintln!("stedi-tui: cache: {notice}");
+        eprintln!("stedi-tui: cache: {}", printable(notice));
     }
 }
 
@@ -333,7 +334,7 @@ fn run_check(args: &RunArgs) -> Result<i32, CliError> {
         }
     }
     if !report.summary.failed_error_checks.is_empty() {
-        eprintln!("stedi-tui: failed: {}", report.summary.failed_error_checks.join(", "));
+        eprintln!("stedi-tui: failed: {}", printable(&report.summary.failed_error_checks.join(", ")));
     }
     Ok(report.summary.exit_code)
 }
@@ -372,13 +373,13 @@ fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
                 s.files,
                 s.bytes,
                 s.elapsed.as_secs_f64(),
-                s.out.display()
+                printable_path(&s.out)
             );
-            println!("{}", s.manifest_path.display());
+            println!("{}", printable_path(&s.manifest_path));
             Ok(0)
         }
         Err(e @ (ExportError::Refused { .. } | ExportError::ChecksNotRun)) => {
-            eprintln!("stedi-tui: {e}");
+            eprintln!("stedi-tui: {}", printable(&e.to_string()));
             Ok(1)
         }
         Err(ExportError::Engine(e)) => Err(e.into()),
@@ -406,7 +407,8 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
     if email.is_empty() {
         return Err(CliError("forget: the email is empty".to_string()));
     }
-    let shown = if args.show_pii { email.to_string() } else { crate::engine::mask::mask_value(email) };
+    let shown =
+        printable(&if args.show_pii { email.to_string() } else { crate::engine::mask::mask_value(email) }).into_owned();
     let engine = Engine::run_both_modes(args.source.engine_options()?)?;
     let rows = engine.customer_rows(email)?;
     let added = erasure::add_to_list(&args.source.data, email)?;
@@ -424,12 +426,12 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
         removed.extend(cache::clear(&args.source.data, &chosen)?);
     }
     for file in removed.iter().filter(|f| f.extension().is_some_and(|e| e == "duckdb")) {
-        eprintln!("stedi-tui: removed the cache ({})", file.display());
+        eprintln!("stedi-tui: removed the cache ({})", printable_path(file));
     }
     let what = if added { "added to" } else { "already on" };
     eprintln!(
         "stedi-tui: {shown} {what} {} ({listed} erased); every stage of both modes now leaves them out, landing files untouched",
-        list.display()
+        printable_path(&list)
     );
     Ok(0)
 }
@@ -448,9 +450,9 @@ fn run_emit(args: &EmitArgs) -> Result<i32, CliError> {
         "stedi-tui: wrote {} Glue jobs ({} mode) to {}; run them in order with run_all.py",
         emitted.jobs.len(),
         emitted.mode.as_str(),
-        emitted.out.display()
+        printable_path(&emitted.out)
     );
-    println!("{}", emitted.out.join(crate::engine::emit::RUN_ALL_FILE).display());
+    println!("{}", printable_path(&emitted.out.join(crate::engine::emit::RUN_ALL_FILE)));
     Ok(0)
 }
 
@@ -472,7 +474,7 @@ fn run_generate(args: &GenerateArgs) -> Result<i32, CliError> {
         summary.step_trainer_readings,
         summary.files,
         summary.bytes,
-        args.out.display()
+        printable_path(&args.out)
     );
     println!("{}", serde_json::to_string_pretty(&summary).expect("summary serialises"));
     Ok(0)
@@ -490,7 +492,7 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
                 if cache::held_by_another(&file) {
                     return Err(CliError(format!(
                         "{}: in use by another stedi-tui; close it and clear again",
-                        file.display()
+                        printable_path(&file)
                     )));
                 }
             }
@@ -501,14 +503,14 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
                         0 => String::new(),
                         n => format!(" and {n} more file{}", if n == 1 { "" } else { "s" }),
                     };
-                    eprintln!("stedi-tui: removed {}{others}", file.display())
+                    eprintln!("stedi-tui: removed {}{others}", printable_path(file))
                 }
-                None => eprintln!("stedi-tui: no cache for {}", args.data.display()),
+                None => eprintln!("stedi-tui: no cache for {}", printable_path(&args.data)),
             }
         }
         CacheAction::Info => match cache::existing(&args.data, &choice) {
             Some(file) => write_stdout(&describe_cache(&cache::contents(&file)?))?,
-            None => eprintln!("stedi-tui: no cache for {}", args.data.display()),
+            None => eprintln!("stedi-tui: no cache for {}", printable_path(&args.data)),
         },
     }
     Ok(0)
@@ -517,17 +519,17 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
 /// `cache info`'s text: where the cache is, its size, what it holds (counts only).
 fn describe_cache(c: &cache::Contents) -> String {
     use crate::report::thousands;
-    let mut out = format!("cache      {}\nsize       {} bytes\n", c.file.display(), thousands(c.size));
+    let mut out = format!("cache      {}\nsize       {} bytes\n", printable_path(&c.file), thousands(c.size));
     if let Some(why) = &c.unreadable {
-        out += &format!("contents   unreadable now ({why})\n");
+        out += &format!("contents   unreadable now ({})\n", printable(why));
     }
     for (key, value) in &c.meta {
-        out += &format!("{key:<10} {value}\n");
+        out += &format!("{:<10} {}\n", printable(key), printable(value));
     }
     for t in &c.landing {
         out += &format!(
             "landing    {}: {} files, {} bytes, {} rows, {} rejected\n",
-            t.table,
+            printable(&t.table),
             t.files,
             thousands(t.bytes),
             thousands(t.rows),
