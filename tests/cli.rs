@@ -143,6 +143,15 @@ fn json_report_parses_and_has_the_documented_fields() {
     assert_eq!(v["summary"]["exit_code"], 0);
 }
 
+/// xmllint validates `report` against the JUnit XSD the project uses (skipped without xmllint).
+fn assert_valid_junit(report: &Path) {
+    let xsd = common::project_root().join("tests/fixtures/junit.xsd");
+    match std::process::Command::new("xmllint").arg("--noout").arg("--schema").arg(&xsd).arg(report).output() {
+        Ok(v) => assert!(v.status.success(), "xmllint: {}", String::from_utf8_lossy(&v.stderr)),
+        Err(_) => eprintln!("SKIPPED xsd validation: xmllint not installed (.ci/run installs libxml2-utils)"),
+    }
+}
+
 #[test]
 fn junit_report_validates_against_the_junit_xsd() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,11 +161,7 @@ fn junit_report_validates_against_the_junit_xsd() {
     assert!(out.stdout.is_empty(), "--output leaves stdout empty");
     let xml = fs::read_to_string(&report).unwrap();
     assert!(xml.contains("<testsuites") && xml.contains("<failure"), "warn-level failures are failures");
-    let xsd = common::project_root().join("tests/fixtures/junit.xsd");
-    match std::process::Command::new("xmllint").arg("--noout").arg("--schema").arg(&xsd).arg(&report).output() {
-        Ok(v) => assert!(v.status.success(), "xmllint: {}", String::from_utf8_lossy(&v.stderr)),
-        Err(_) => eprintln!("SKIPPED xsd validation: xmllint not installed (.ci/run installs libxml2-utils)"),
-    }
+    assert_valid_junit(&report);
 }
 
 #[test]
@@ -290,11 +295,7 @@ fn a_file_name_with_control_characters_forges_no_report_line_in_any_format() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.xml");
     fs::write(&report, &junit).unwrap();
-    let xsd = common::project_root().join("tests/fixtures/junit.xsd");
-    match std::process::Command::new("xmllint").arg("--noout").arg("--schema").arg(&xsd).arg(&report).output() {
-        Ok(v) => assert!(v.status.success(), "xmllint: {}", String::from_utf8_lossy(&v.stderr)),
-        Err(_) => eprintln!("SKIPPED xsd validation: xmllint not installed (.ci/run installs libxml2-utils)"),
-    }
+    assert_valid_junit(&report);
 }
 
 #[test]
