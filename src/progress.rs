@@ -56,7 +56,8 @@ impl ProgressReporter {
         bar.set_position(*index as u64);
         bar.set_length(*total as u64);
         bar.set_prefix(phase);
-        bar.set_message(what);
+        // A file name's newline or escape must not redraw the terminal (see engine::printable).
+        bar.set_message(crate::engine::printable::printable(&what).into_owned());
     }
 
     /// Remove the bar from the terminal.

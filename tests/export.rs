@@ -296,13 +296,20 @@ fn a_failure_mid_export_leaves_the_previous_export_untouched() {
     assert_eq!(snapshot(&out), before, "the previous export is byte-identical");
     assert_eq!(entries(parent.path()), vec!["export"], "no temporary folder left beside it");
 
-    // What a killed export leaves (its hidden temp folder, its pid gone) is cleared by the next one.
+    // What a killed export leaves (its hidden temp folder, marked as an export's, its pid gone) is
+    // cleared by the next one; a folder of the same name without the marker is not an export's: kept.
     let stale = parent.path().join(".export.tmp-999999999");
     fs::create_dir_all(stale.join("customer/trusted")).unwrap();
     fs::write(stale.join("customer/trusted/part-0.parquet"), b"half").unwrap();
+    fs::write(stale.join(export::IN_PROGRESS), b"").unwrap();
+    let lookalike = parent.path().join(".export.tmp-999999998");
+    fs::create_dir_all(&lookalike).unwrap();
+    fs::write(lookalike.join("mine.txt"), b"not an export's").unwrap();
     export_cmd(other.path(), &out).assert().success();
-    assert_eq!(entries(parent.path()), vec!["export"]);
+    assert_eq!(entries(parent.path()), vec![".export.tmp-999999998", "export"]);
+    assert_eq!(fs::read(lookalike.join("mine.txt")).unwrap(), b"not an export's");
     assert_ne!(snapshot(&out), before, "the successful export did replace it");
+    assert!(!out.join(export::IN_PROGRESS).exists(), "the in-progress marker is not published");
 }
 
 #[test]
@@ -404,4 +411,169 @@ fn a_full_disk_is_a_one_line_error_and_leaves_nothing_behind() {
     let stderr = String::from_utf8_lossy(&cmd.output().unwrap().stderr).into_owned();
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert!(entries(&disk).is_empty(), "no half-written folder: {:?}", entries(&disk));
+}
+
+/// `cmd` exits 2 with one line on stderr; returns that line.
+fn refusal(cmd: &mut Command) -> String {
+    let out = cmd.timeout(std::time::Duration::from_secs(300)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    stderr
+}
+
+/// Every file of an export is its manifest or listed in it: what a later export checks before
+/// replacing it.
+fn assert_manifest_lists_every_file(out: &Path) {
+    let m = manifest(out);
+    let listed: std::collections::BTreeSet<String> = m["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["files"].as_array().unwrap())
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(m["format"], export::MANIFEST_FORMAT);
+    for name in snapshot(out).keys() {
+        assert!(name == MANIFEST || listed.contains(name), "{name} is not listed in the manifest");
+    }
+}
+
+#[test]
+fn a_folder_whose_manifest_is_not_a_stedi_tui_manifest_is_never_replaced() {
+    let (data, _) = common::generated(40, 12, Injections::default());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    fs::create_dir_all(out.join("notes")).unwrap();
+    fs::write(out.join("thesis.txt"), b"keep me").unwrap();
+    fs::write(out.join("notes/chapter 1.md"), b"and me").unwrap();
+    let not_ours: [(&str, &[u8]); 5] = [
+        ("not JSON", b"this is not JSON"),
+        ("tool", br#"{"tool": "other", "data_dir": "x", "tables": []}"#),
+        ("data_dir", br#"{"tool": "stedi-tui", "tables": []}"#),
+        ("files", br#"{"tool": "stedi-tui", "data_dir": "x", "tables": [{"name": "t"}]}"#),
+        ("later stedi-tui", br#"{"tool": "stedi-tui", "format": 99, "data_dir": "x", "tables": []}"#),
+    ];
+    for (why, text) in not_ours {
+        fs::write(out.join(MANIFEST), text).unwrap();
+        let before = snapshot(&out);
+        let stderr = refusal(&mut export_cmd(data.path(), &out));
+        assert!(stderr.contains("not a stedi-tui export manifest") && stderr.contains(why), "{why}: {stderr}");
+        assert!(stderr.contains("notes/, thesis.txt"), "names the user's paths: {stderr}");
+        assert_eq!(snapshot(&out), before, "{why}: nothing touched");
+    }
+    // Not a regular file: a folder, a FIFO (never opened: reading one would wait for a writer).
+    fs::remove_file(out.join(MANIFEST)).unwrap();
+    fs::create_dir(out.join(MANIFEST)).unwrap();
+    let stderr = refusal(&mut export_cmd(data.path(), &out));
+    assert!(stderr.contains("is a folder") && stderr.ends_with("it holds notes/, thesis.txt\n"), "{stderr}");
+    fs::remove_dir(out.join(MANIFEST)).unwrap();
+    common::mkfifo(&out.join(MANIFEST));
+    let stderr = refusal(&mut export_cmd(data.path(), &out));
+    assert!(stderr.contains("FIFO") && stderr.contains("thesis.txt"), "{stderr}");
+    // No manifest at all: a folder that is not empty is not an export either.
+    fs::remove_file(out.join(MANIFEST)).unwrap();
+    let stderr = refusal(&mut export_cmd(data.path(), &out));
+    assert!(stderr.contains("has no _manifest.json") && stderr.contains("notes/, thesis.txt"), "{stderr}");
+    assert_eq!(fs::read(out.join("thesis.txt")).unwrap(), b"keep me");
+    assert_eq!(fs::read(out.join("notes/chapter 1.md")).unwrap(), b"and me");
+    assert_eq!(entries(dir.path()), vec!["out"], "no temporary folder left");
+}
+
+#[test]
+fn files_added_to_a_previous_export_are_never_deleted() {
+    let (data, _) = common::generated(40, 13, Injections::default());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export");
+    export_cmd(data.path(), &out).assert().success();
+    assert_manifest_lists_every_file(&out);
+    let clean = snapshot(&out);
+
+    // One file beside the Parquet files of a table: refused, named, kept.
+    let added = out.join("customer/trusted/my notes.txt");
+    fs::write(&added, b"mine").unwrap();
+    let stderr = refusal(&mut export_cmd(data.path(), &out));
+    assert!(stderr.contains("holds 1 path its _manifest.json does not list"), "{stderr}");
+    assert!(stderr.contains("customer/trusted/my notes.txt"), "{stderr}");
+    assert_eq!(fs::read(&added).unwrap(), b"mine");
+    fs::remove_file(&added).unwrap();
+
+    // More than five: five named, in name order, and how many more; a folder is named once.
+    fs::create_dir_all(out.join("extra/deep")).unwrap();
+    fs::write(out.join("extra/deep/x.bin"), b"x").unwrap();
+    fs::create_dir(out.join("customer/trusted/empty")).unwrap();
+    for name in ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"] {
+        fs::write(out.join(name), name).unwrap();
+    }
+    std::os::unix::fs::symlink("/etc", out.join("customer/curated/link")).unwrap();
+    let stderr = refusal(&mut export_cmd(data.path(), &out));
+    assert!(stderr.contains("holds 8 paths"), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with(
+            "not replacing it: a.txt, b.txt, c.txt, customer/curated/link, customer/trusted/empty/ and 3 more"
+        ),
+        "{stderr}"
+    );
+    let forced = refusal(export_cmd(data.path(), &out).arg("--force"));
+    assert!(forced.contains("and 3 more"), "--force does not override it: {forced}");
+    assert_eq!(fs::read(out.join("extra/deep/x.bin")).unwrap(), b"x");
+    for name in ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "extra", "customer/curated/link"] {
+        let path = out.join(name);
+        fs::symlink_metadata(&path).unwrap();
+        if fs::symlink_metadata(&path).unwrap().is_dir() {
+            fs::remove_dir_all(&path).unwrap();
+        } else {
+            fs::remove_file(&path).unwrap();
+        }
+    }
+    fs::remove_dir(out.join("customer/trusted/empty")).unwrap();
+    assert_eq!(snapshot(&out), clean);
+
+    // A listed file replaced by a symlink is not what the export wrote either.
+    let parquet = out.join("customer/trusted/part-0.parquet");
+    let saved = fs::read(&parquet).unwrap();
+    fs::remove_file(&parquet).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &parquet).unwrap();
+    assert!(refusal(&mut export_cmd(data.path(), &out)).contains("customer/trusted/part-0.parquet"));
+    fs::remove_file(&parquet).unwrap();
+    fs::write(&parquet, saved).unwrap();
+
+    // A clean previous export is replaced; so is one whose manifest predates the format field.
+    let (other, _) = common::generated(45, 14, Injections::default());
+    export_cmd(other.path(), &out).assert().success();
+    assert_ne!(snapshot(&out), clean, "replaced");
+    let mut m = manifest(&out);
+    m.as_object_mut().unwrap().remove("format");
+    fs::write(out.join(MANIFEST), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    export_cmd(data.path(), &out).assert().success();
+    assert_manifest_lists_every_file(&out);
+    assert_eq!(entries(dir.path()), vec!["export"]);
+}
+
+#[test]
+fn out_given_as_a_symlink_is_refused_and_says_so() {
+    let (data, _) = common::generated(40, 15, Injections::default());
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    export_cmd(data.path(), &real).assert().success();
+    let before = snapshot(&real);
+    let link = dir.path().join("latest");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let stderr = refusal(&mut export_cmd(data.path(), &link));
+    assert!(stderr.contains("latest: is a symlink (to ") && stderr.contains("real)"), "{stderr}");
+    assert!(stderr.contains("give the folder's own path"), "{stderr}");
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+    assert_eq!(snapshot(&real), before, "its target untouched");
+    // A dangling one too.
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    assert!(refusal(&mut export_cmd(data.path(), &dangling)).contains("is a symlink"));
+    assert!(!dir.path().join("nowhere").exists());
+    // The folder's own path works, and so does a path through a symlinked parent.
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("parent-link")).unwrap();
+    export_cmd(data.path(), &dir.path().join("parent-link/real")).assert().success();
+    let mut left = entries(dir.path());
+    left.sort();
+    assert_eq!(left, vec!["dangling", "latest", "parent-link", "real"]);
 }

@@ -312,3 +312,15 @@ fn diff_view_shows_what_strict_mode_drops_by_reason() {
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.view, View::Pipeline);
 }
+
+#[test]
+fn control_characters_in_values_show_as_escapes_on_screen() {
+    let mut app = sample_app();
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "SELECT 'a' || chr(10) || 'PASS' || chr(27) || '[2J' || chr(1) AS v, chr(13) || 'x' AS w");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Table);
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains(r"a\nPASS\u{1b}[2J\u{1}"), "{text}");
+    assert!(text.contains(r"\rx"), "{text}");
+}

@@ -13,6 +13,7 @@ use crate::engine::emit::{emit_glue, EmitOptions};
 use crate::engine::erasure;
 use crate::engine::export::{self, ExportError, ExportOptions};
 use crate::engine::generate::{generate, GenerateOptions, Injections};
+use crate::engine::printable::{printable, printable_path};
 use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions, Mode, PseudonymKey, QuerySource};
 use crate::progress::ProgressReporter;
 use crate::report::{render_diff_text, render_forget_text, render_junit, render_text, Report};
@@ -109,7 +110,7 @@ pub fn cache_choice(flag: Option<&Path>, no_cache: bool) -> CacheChoice {
 /// The engine's notices about its cache (rebuilt, unusable), one line each on stderr.
 fn print_cache_notices(engine: &Engine) {
     for notice in &engine.cache.notices {
-        eprintln!("stedi-tui: cache: {notice}");
+        eprintln!("stedi-tui: cache: {}", printable(notice));
     }
 }
 
@@ -352,7 +353,7 @@ fn run_check(args: &RunArgs) -> Result<i32, CliError> {
         }
     }
     if !report.summary.failed_error_checks.is_empty() {
-        eprintln!("stedi-tui: failed: {}", report.summary.failed_error_checks.join(", "));
+        eprintln!("stedi-tui: failed: {}", printable(&report.summary.failed_error_checks.join(", ")));
     }
     Ok(report.summary.exit_code)
 }
@@ -385,13 +386,13 @@ fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
         Ok(s) => {
             eprintln!("stedi-tui: {}", s.describe());
             for notice in &s.notices {
-                eprintln!("stedi-tui: warning: {notice}");
+                eprintln!("stedi-tui: warning: {}", printable(notice));
             }
-            println!("{}", s.manifest_path.display());
+            println!("{}", printable_path(&s.manifest_path));
             Ok(0)
         }
         Err(e @ (ExportError::Refused { .. } | ExportError::ChecksNotRun)) => {
-            eprintln!("stedi-tui: {e}");
+            eprintln!("stedi-tui: {}", printable(&e.to_string()));
             Ok(1)
         }
         Err(ExportError::Engine(e)) => Err(e.into()),
@@ -420,7 +421,8 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
     if email.is_empty() {
         return Err(CliError("forget: the email is empty".to_string()));
     }
-    let shown = if args.show_pii { email.to_string() } else { crate::engine::mask::mask_value(email) };
+    let shown =
+        printable(&if args.show_pii { email.to_string() } else { crate::engine::mask::mask_value(email) }).into_owned();
     let data = &args.source.data;
     let erased = erasure::forget(args.source.engine_options()?, email, &args.source.cache_choice())?;
     write_stdout(&render_forget_text(&shown, &erased.rows))?;
@@ -428,18 +430,18 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
         eprintln!("stedi-tui: warning: no row names {shown}; is the email spelled as in the customer records?");
     }
     for file in erased.caches_removed.iter().filter(|f| f.extension().is_some_and(|e| e == "duckdb")) {
-        eprintln!("stedi-tui: removed the cache ({})", file.display());
+        eprintln!("stedi-tui: removed the cache ({})", printable_path(file));
     }
     for copy in &erased.exports {
-        eprintln!("stedi-tui: {}", describe_export_copy(copy, data, &shown));
+        eprintln!("stedi-tui: {}", printable(&describe_export_copy(copy, data, &shown)));
     }
     if let Some(why) = &erased.registry_unreadable {
-        eprintln!("stedi-tui: warning: {why}: caches and exports recorded there were not reached");
+        eprintln!("stedi-tui: warning: {}: caches and exports recorded there were not reached", printable(why));
     }
     let what = if erased.added { "added to" } else { "already on" };
     eprintln!(
         "stedi-tui: {shown} {what} {} ({} erased); every stage of both modes now leaves them out, landing files untouched",
-        erasure::list_path(data).display(),
+        printable_path(&erasure::list_path(data)),
         erased.listed
     );
     Ok(0)
@@ -518,9 +520,9 @@ fn run_emit(args: &EmitArgs) -> Result<i32, CliError> {
         "stedi-tui: wrote {} Glue jobs ({} mode) to {}; run them in order with run_all.py",
         emitted.jobs.len(),
         emitted.mode.as_str(),
-        emitted.out.display()
+        printable_path(&emitted.out)
     );
-    println!("{}", emitted.out.join(crate::engine::emit::RUN_ALL_FILE).display());
+    println!("{}", printable_path(&emitted.out.join(crate::engine::emit::RUN_ALL_FILE)));
     Ok(0)
 }
 
@@ -542,7 +544,7 @@ fn run_generate(args: &GenerateArgs) -> Result<i32, CliError> {
         summary.step_trainer_readings,
         summary.files,
         summary.bytes,
-        args.out.display()
+        printable_path(&args.out)
     );
     println!("{}", serde_json::to_string_pretty(&summary).expect("summary serialises"));
     Ok(0)
@@ -560,7 +562,7 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
                 if cache::held_by_another(&file) {
                     return Err(CliError(format!(
                         "{}: in use by another stedi-tui; close it and clear again",
-                        file.display()
+                        printable_path(&file)
                     )));
                 }
             }
@@ -571,14 +573,14 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
                         0 => String::new(),
                         n => format!(" and {n} more file{}", if n == 1 { "" } else { "s" }),
                     };
-                    eprintln!("stedi-tui: removed {}{others}", file.display())
+                    eprintln!("stedi-tui: removed {}{others}", printable_path(file))
                 }
-                None => eprintln!("stedi-tui: no cache for {}", args.data.display()),
+                None => eprintln!("stedi-tui: no cache for {}", printable_path(&args.data)),
             }
         }
         CacheAction::Info => match cache::existing(&args.data, &choice) {
             Some(file) => write_stdout(&describe_cache(&cache::contents(&file)?))?,
-            None => eprintln!("stedi-tui: no cache for {}", args.data.display()),
+            None => eprintln!("stedi-tui: no cache for {}", printable_path(&args.data)),
         },
     }
     Ok(0)
@@ -587,17 +589,17 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
 /// `cache info`'s text: where the cache is, its size, what it holds (counts only).
 fn describe_cache(c: &cache::Contents) -> String {
     use crate::report::thousands;
-    let mut out = format!("cache      {}\nsize       {} bytes\n", c.file.display(), thousands(c.size));
+    let mut out = format!("cache      {}\nsize       {} bytes\n", printable_path(&c.file), thousands(c.size));
     if let Some(why) = &c.unreadable {
-        out += &format!("contents   unreadable now ({why})\n");
+        out += &format!("contents   unreadable now ({})\n", printable(why));
     }
     for (key, value) in &c.meta {
-        out += &format!("{key:<10} {value}\n");
+        out += &format!("{:<10} {}\n", printable(key), printable(value));
     }
     for t in &c.landing {
         out += &format!(
             "landing    {}: {} files, {} bytes, {} rows, {} rejected\n",
-            t.table,
+            printable(&t.table),
             t.files,
             thousands(t.bytes),
             thousands(t.rows),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::cache;
 use super::catalog::{CheckDef, ForEach, Severity};
 use super::error::{EngineError, Result};
-use super::rows::{count_rows, fetch_rows, RowSet};
+use super::rows::{count_rows, fetch_rows_in_order, RowSet};
 use super::sql_text::quote_ident;
 use super::{Engine, Progress};
 
@@ -220,8 +220,11 @@ impl Engine {
         Ok(())
     }
 
-    /// A window of a check's failing rows (unmasked: the caller masks for display).
+    /// A window of a check's failing rows (unmasked: the caller masks for display), in one total
+    /// order ([`fetch_rows_in_order`]): the report's sample rows are the same run after run,
+    /// whatever order the parallel check wrote them in and whether its result came from the cache.
     pub fn check_rows(&self, outcome: &CheckOutcome, limit: u64, offset: u64) -> Result<RowSet> {
-        fetch_rows(&self.conn, &format!("SELECT * FROM {}", quote_ident(&outcome.result_table)), limit, offset)
+        let sql = format!("SELECT * FROM {}", quote_ident(&outcome.result_table));
+        fetch_rows_in_order(&self.conn, &sql, limit, offset)
     }
 }

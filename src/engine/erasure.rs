@@ -25,6 +25,13 @@ pub fn list_path(data_dir: &Path) -> PathBuf {
 /// an empty list: erased customers must not silently come back.
 pub fn read_list(data_dir: &Path) -> Result<Vec<String>> {
     let path = list_path(data_dir);
+    // A FIFO (or another non-file) of that name is never opened: reading it would wait forever.
+    if let Ok(meta) = fs::metadata(&path).or_else(|_| fs::symlink_metadata(&path)) {
+        if !meta.is_file() {
+            let kind = super::printable::describe_file_type(&meta.file_type());
+            return Err(EngineError::input(&path, format!("the erasure list is {kind}, not a regular file")));
+        }
+    }
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

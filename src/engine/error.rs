@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::printable::{printable, printable_path};
+
 #[derive(Debug)]
 pub enum EngineError {
     /// A folder or file the user pointed at is missing, empty or unreadable (exit 2).
@@ -26,18 +28,19 @@ impl EngineError {
     }
 }
 
-/// DuckDB messages can span lines (hints, caret markers); the CLI promises one line.
+/// DuckDB messages can span lines (hints, caret markers); the CLI promises one line, and one that
+/// no control character in it (a path's newline or terminal escape) can break or forge.
 pub fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
+    printable(&message.split_whitespace().collect::<Vec<_>>().join(" ")).into_owned()
 }
 
 impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EngineError::Input { path, message } => {
-                write!(f, "{}: {}", path.display(), one_line(message))
+                write!(f, "{}: {}", printable_path(path), one_line(message))
             }
-            EngineError::Sql { path, message } => write!(f, "{}: {}", path.display(), one_line(message)),
+            EngineError::Sql { path, message } => write!(f, "{}: {}", printable_path(path), one_line(message)),
             EngineError::Duck(message) => write!(f, "duckdb: {}", one_line(message)),
             EngineError::Cancelled => write!(f, "cancelled"),
         }

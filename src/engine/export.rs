@@ -9,6 +9,14 @@
 //! A process killed mid-export cannot clean up after itself; it leaves only the hidden temporary
 //! folder beside an untouched OUT, and the next export to the same OUT removes it.
 //!
+//! Export never deletes what it did not write. An existing OUT is replaced only when it is empty,
+//! or when it holds a valid stedi-tui manifest and nothing that manifest does not list (see
+//! [`check_destination`]); it is checked before the pipeline runs and again, on the folder swapped
+//! out, before that is deleted (a file added meanwhile swaps it back). OUT given as a symlink is
+//! refused, naming where it points. The hidden folders a killed export left are removed only when
+//! they are provably its own: `.tmp` ones hold the marker [`IN_PROGRESS`], `.old` ones are a
+//! replaceable export.
+//!
 //! Privacy gate: while an error-severity check fails, [`export`] refuses unless
 //! [`ExportOptions::force`] is set, which the manifest records.
 //!
@@ -18,20 +26,32 @@
 //! Test-only fault injection: the environment variable `STEDI_EXPORT_FAIL_AFTER=N` (read by
 //! [`ExportOptions::new`]) makes the export fail after writing N tables, to prove that a failure
 //! leaves the previous export intact. It has no other use.
+use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::checks::CheckOutcome;
 use super::error::{one_line, EngineError, Result};
 use super::load::table_columns;
+use super::printable::{describe_file_type, printable, printable_path};
 use super::spill::process_alive;
 use super::sql_text::{quote_ident, quote_literal};
 use super::{Engine, Zone};
 
 /// The manifest's file name, inside OUT.
 pub const MANIFEST: &str = "_manifest.json";
+/// The layout of the manifest, its `format` field. A manifest without the field was written before
+/// it existed, in the same layout, and is read as format 1; a later format is refused.
+pub const MANIFEST_FORMAT: u64 = 1;
+/// A manifest larger than this is not one stedi-tui wrote (a real one is kilobytes).
+const MANIFEST_MAX_BYTES: u64 = 64 << 20;
+/// How many unexpected paths a refusal to replace OUT names.
+pub const NAMED_PATHS: usize = 5;
+/// The file that marks a hidden `.OUT.tmp-<pid>` folder as an export in progress, so that only a
+/// folder an export made is ever removed as a stale one. Removed just before the folder becomes OUT.
+pub const IN_PROGRESS: &str = ".stedi-tui-export-in-progress";
 /// The name of the first (and, unpartitioned, only) Parquet file of a table.
 pub const FILE_NAME: &str = "part-0.parquet";
 /// The test-only fault-injection variable (see the module documentation).
@@ -154,6 +174,8 @@ pub struct ManifestCheck {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Manifest {
     pub tool: &'static str,
+    /// [`MANIFEST_FORMAT`]: what a later stedi-tui checks before it replaces this export.
+    pub format: u64,
     pub version: &'static str,
     pub duckdb_version: String,
     /// UTC, ISO-8601, e.g. `2026-11-28T06:13:00Z`.
@@ -198,7 +220,7 @@ impl ExportSummary {
             self.files,
             self.bytes,
             self.elapsed.as_secs_f64(),
-            self.out.display()
+            super::printable::printable_path(&self.out)
         )
     }
 }
@@ -225,8 +247,8 @@ fn split_out(out: &Path) -> Result<(PathBuf, String, PathBuf)> {
 }
 
 /// Check, before any work, that OUT can be (re)placed: its parent is an existing folder, and OUT
-/// is absent, or a folder that is empty or holds a previous export (a `_manifest.json`), so that
-/// a typo such as `--out ~` never replaces a folder that is not an export.
+/// is absent or [replaceable](replaceable), so that a typo such as `--out ~` never replaces a
+/// folder that is not an export.
 pub fn check_destination(out: &Path) -> Result<()> {
     let (parent, _, out) = split_out(out)?;
     match fs::metadata(&parent) {
@@ -234,22 +256,159 @@ pub fn check_destination(out: &Path) -> Result<()> {
         Ok(_) => return Err(EngineError::input(&parent, "the export folder's parent is not a folder")),
         Err(e) => return Err(EngineError::input(&parent, format!("the export folder's parent cannot be used: {e}"))),
     }
-    match fs::symlink_metadata(&out) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(EngineError::input(&out, format!("cannot read: {e}"))),
-        Ok(m) if !m.is_dir() => Err(EngineError::input(&out, "exists and is not a folder")),
-        Ok(_) => {
-            let mut entries = fs::read_dir(&out).map_err(|e| EngineError::input(&out, format!("cannot read: {e}")))?;
-            if entries.next().is_none() || out.join(MANIFEST).is_file() {
-                Ok(())
-            } else {
-                Err(EngineError::input(
-                    &out,
-                    format!("exists and is not a stedi-tui export (no {MANIFEST}); not replacing it"),
-                ))
+    replaceable(&out, &out)
+}
+
+/// Whether the folder at `dir` (shown to the user as `out`) may be deleted to make way for a new
+/// export: it does not exist, or is a real folder (not a symlink) that is empty, or holds a valid
+/// stedi-tui manifest and nothing that manifest does not list (nested files and folders count).
+/// Otherwise the error names up to [`NAMED_PATHS`] of the paths that would be lost and how many
+/// more there are.
+pub fn replaceable(dir: &Path, out: &Path) -> Result<()> {
+    let meta = match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(EngineError::input(out, format!("cannot read: {e}"))),
+        Ok(m) => m,
+    };
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(dir).map(|t| printable_path(&t)).unwrap_or_else(|_| "?".to_string());
+        return Err(EngineError::input(
+            out,
+            format!(
+                "is a symlink (to {target}), not a folder; export replaces a whole folder and does not \
+                 follow symlinks: give the folder's own path"
+            ),
+        ));
+    }
+    if !meta.is_dir() {
+        return Err(EngineError::input(out, "exists and is not a folder"));
+    }
+    let manifest = read_manifest_listing(&dir.join(MANIFEST));
+    let absent = matches!(manifest, Ok(None));
+    let (listed, problem) = match manifest {
+        Ok(Some(listed)) => (listed, None),
+        Ok(None) => (BTreeSet::new(), Some(format!("it has no {MANIFEST}, so it is not a stedi-tui export"))),
+        Err(why) => (BTreeSet::new(), Some(format!("its {MANIFEST} is not a stedi-tui export manifest ({why})"))),
+    };
+    let (named, total) = unexpected_paths(dir, &listed, problem.is_some())
+        .map_err(|e| EngineError::input(out, format!("cannot read: {e}")))?;
+    let paths = || {
+        let more = if total > named.len() { format!(" and {} more", total - named.len()) } else { String::new() };
+        format!("{}{more}", named.join(", "))
+    };
+    match (problem, total) {
+        // A previous export, or an empty folder.
+        (None, 0) => Ok(()),
+        (Some(_), 0) if absent => Ok(()),
+        (Some(problem), 0) => Err(EngineError::input(out, format!("{problem}; not replacing it"))),
+        (Some(problem), _) => {
+            Err(EngineError::input(out, format!("{problem}; not replacing it, it holds {}", paths())))
+        }
+        (None, _) => Err(EngineError::input(
+            out,
+            format!(
+                "holds {total} path{} its {MANIFEST} does not list (not written by stedi-tui export); \
+                 not replacing it: {}",
+                if total == 1 { "" } else { "s" },
+                paths()
+            ),
+        )),
+    }
+}
+
+/// The files a previous export's manifest lists (relative to OUT, `/`-separated, the manifest
+/// itself included); `Ok(None)` when there is no manifest, `Err(why)` when it is not a stedi-tui
+/// manifest: not a regular file, not JSON, another tool's, a later format, or missing `data_dir`
+/// or the tables' `files`. It is opened without following a symlink and without blocking (a FIFO
+/// named `_manifest.json` is refused, never read).
+fn read_manifest_listing(path: &Path) -> std::result::Result<Option<BTreeSet<String>>, String> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read it: {e}")),
+        Ok(m) if !m.is_file() => return Err(format!("it is {}", describe_file_type(&m.file_type()))),
+        Ok(_) => options.open(path).map_err(|e| format!("cannot read it: {e}"))?,
+    };
+    match file.metadata() {
+        Ok(m) if m.is_file() => {}
+        Ok(m) => return Err(format!("it is {}", describe_file_type(&m.file_type()))),
+        Err(e) => return Err(format!("cannot read it: {e}")),
+    }
+    let mut bytes = Vec::new();
+    file.take(MANIFEST_MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() as u64 > MANIFEST_MAX_BYTES {
+        return Err(format!("larger than {} MB", MANIFEST_MAX_BYTES >> 20));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))?;
+    if value.get("tool").and_then(|t| t.as_str()) != Some("stedi-tui") {
+        return Err("no \"tool\": \"stedi-tui\"".to_string());
+    }
+    match value.get("format") {
+        None => {}
+        Some(f) => match f.as_u64() {
+            Some(n) if (1..=MANIFEST_FORMAT).contains(&n) => {}
+            Some(n) if n > MANIFEST_FORMAT => {
+                return Err(format!("format {n}, written by a later stedi-tui; this one reads up to {MANIFEST_FORMAT}"))
             }
+            _ => return Err(format!("its \"format\" is {f}, not one stedi-tui writes")),
+        },
+    }
+    if !value.get("data_dir").is_some_and(|d| d.is_string()) {
+        return Err("no \"data_dir\"".to_string());
+    }
+    let tables = value.get("tables").and_then(|t| t.as_array()).ok_or("no \"tables\" list")?;
+    let mut listed = BTreeSet::from([MANIFEST.to_string()]);
+    for table in tables {
+        let files = table.get("files").and_then(|f| f.as_array()).ok_or("a table without a \"files\" list")?;
+        for file in files {
+            let path = file.get("path").and_then(|p| p.as_str()).ok_or("a file without a \"path\"")?;
+            listed.insert(path.to_string());
         }
     }
+    Ok(Some(listed))
+}
+
+/// The paths under `dir` that `listed` does not account for, in name order: a file not listed (or
+/// listed but no longer a regular file), a folder no listed file is in (named once, with a
+/// trailing `/`, its contents not walked). Returns the first [`NAMED_PATHS`] (printable) and the
+/// count of all. `skip_manifest`: the manifest is not counted (it was found unusable, and is named
+/// as such).
+fn unexpected_paths(
+    dir: &Path,
+    listed: &BTreeSet<String>,
+    skip_manifest: bool,
+) -> walkdir::Result<(Vec<String>, usize)> {
+    let folders: BTreeSet<&str> = listed.iter().flat_map(|p| p.match_indices('/').map(move |(i, _)| &p[..i])).collect();
+    let (mut named, mut total) = (Vec::new(), 0);
+    let mut walk = walkdir::WalkDir::new(dir).min_depth(1).follow_links(false).sort_by_file_name().into_iter();
+    while let Some(entry) = walk.next() {
+        let entry = entry?;
+        let rel = relative(entry.path(), dir);
+        let kind = entry.file_type();
+        if skip_manifest && rel == MANIFEST {
+            if kind.is_dir() {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        if kind.is_dir() && folders.contains(rel.as_str()) || kind.is_file() && listed.contains(&rel) {
+            continue;
+        }
+        if kind.is_dir() {
+            walk.skip_current_dir();
+        }
+        total += 1;
+        if named.len() < NAMED_PATHS {
+            named.push(format!("{}{}", printable(&rel), if kind.is_dir() { "/" } else { "" }));
+        }
+    }
+    Ok((named, total))
 }
 
 /// The hidden sibling folders of an export in progress: `.OUT.tmp-<pid>` and `.OUT.old-<pid>`.
@@ -259,7 +418,9 @@ fn sibling(parent: &Path, name: &str, kind: &str) -> PathBuf {
 
 /// Remove what an export killed mid-way left beside OUT: `.OUT.tmp-<pid>` / `.OUT.old-<pid>` of a
 /// process that is no longer running. An `.old` folder with no OUT (killed between the two renames
-/// of the non-Linux path) is the previous export: it is put back.
+/// of the non-Linux path) is the previous export: it is put back. Only what is provably an
+/// export's is removed: a `.tmp` folder with the [`IN_PROGRESS`] marker, an `.old` folder that is
+/// [replaceable]; anything else of that name is left alone.
 fn clean_stale_siblings(parent: &Path, name: &str, out: &Path) {
     let Ok(entries) = fs::read_dir(parent) else { return };
     for entry in entries.flatten() {
@@ -274,7 +435,18 @@ fn clean_stale_siblings(parent: &Path, name: &str, out: &Path) {
         if kind == "old" && !out.exists() && fs::rename(&path, out).is_ok() {
             continue;
         }
-        let _ = fs::remove_dir_all(&path);
+        if ours(&path, kind) {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// Whether a hidden `.tmp`/`.old` sibling of OUT is an export's own, safe to delete.
+fn ours(path: &Path, kind: &str) -> bool {
+    let real_folder = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    match kind {
+        "tmp" => real_folder && fs::symlink_metadata(path.join(IN_PROGRESS)).is_ok_and(|m| m.is_file()),
+        _ => real_folder && replaceable(path, path).is_ok(),
     }
 }
 
@@ -348,27 +520,47 @@ pub fn iso8601_utc(time: SystemTime) -> String {
 }
 
 /// Put `new` in place of `out`: one atomic exchange on Linux when `out` exists, else renames.
-fn publish(new: &Path, out: &Path, old: &Path) -> std::io::Result<()> {
-    if !out.exists() {
-        return fs::rename(new, out);
+/// What was at `out` is deleted only if it is still [replaceable] once swapped out (a file added
+/// to it since [`check_destination`] would otherwise be lost): if not, it is swapped back and the
+/// error names what it holds.
+fn publish(guard: &mut TempFolder, out: &Path, old: &Path) -> Result<()> {
+    let new = guard.path.clone();
+    let new = new.as_path();
+    let failed = |e: std::io::Error| EngineError::input(out, format!("cannot replace: {e}"));
+    // The previous OUT could not be put back: say where it is, and never delete it.
+    let stranded = |at: &Path, e: std::io::Error| {
+        EngineError::input(out, format!("cannot put it back ({e}); its contents are in {}", printable_path(at)))
+    };
+    if fs::symlink_metadata(out).is_err() {
+        return fs::rename(new, out).map_err(failed);
     }
     #[cfg(target_os = "linux")]
     {
         match exchange(new, out) {
-            // `new` now holds the previous export.
+            // `new` now holds the previous OUT.
             Ok(()) => {
+                if let Err(e) = replaceable(new, out) {
+                    if let Err(again) = exchange(new, out) {
+                        guard.keep = true;
+                        return Err(stranded(new, again));
+                    }
+                    return Err(e);
+                }
                 let _ = fs::remove_dir_all(new);
                 return Ok(());
             }
             // EINVAL/ENOSYS: this file system or kernel cannot exchange; use two renames.
             Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(failed(e)),
         }
     }
-    fs::rename(out, old)?;
+    fs::rename(out, old).map_err(failed)?;
+    if let Err(e) = replaceable(old, out) {
+        return Err(fs::rename(old, out).map_or_else(|again| stranded(old, again), |()| e));
+    }
     if let Err(e) = fs::rename(new, out) {
         let _ = fs::rename(old, out);
-        return Err(e);
+        return Err(failed(e));
     }
     let _ = fs::remove_dir_all(old);
     Ok(())
@@ -465,12 +657,17 @@ pub fn export(
 
     clean_stale_siblings(&parent, &name, &out);
     let tmp = sibling(&parent, &name, "tmp");
-    if tmp.exists() {
+    // Left by a killed process that had this pid: removed only if it is an export's.
+    if fs::symlink_metadata(&tmp).is_ok() && ours(&tmp, "tmp") {
         let _ = fs::remove_dir_all(&tmp);
     }
-    fs::create_dir(&tmp)
-        .map_err(|e| EngineError::input(&out, format!("cannot create the export folder beside it: {e}")))?;
+    let beside = |e: std::io::Error| {
+        EngineError::input(&out, format!("cannot create the export folder beside it ({}): {e}", printable_path(&tmp)))
+    };
+    fs::create_dir(&tmp).map_err(beside)?;
     let mut guard = TempFolder { path: tmp.clone(), keep: false };
+    let marker = tmp.join(IN_PROGRESS);
+    fs::write(&marker, b"").map_err(beside)?;
 
     let mut tables = Vec::with_capacity(plan.len());
     for (index, ((table, folder), columns)) in plan.iter().zip(&schemas).enumerate() {
@@ -547,6 +744,7 @@ pub fn export(
     let duckdb_version: String = conn.query_row("SELECT version()", [], |r| r.get(0)).map_err(EngineError::from)?;
     let manifest = Manifest {
         tool: "stedi-tui",
+        format: MANIFEST_FORMAT,
         version: env!("CARGO_PKG_VERSION"),
         duckdb_version,
         created_at: iso8601_utc(SystemTime::now()),
@@ -575,12 +773,13 @@ pub fn export(
         f.sync_all()
     };
     write(&manifest_tmp).map_err(|e| EngineError::input(&manifest_tmp, format!("cannot write: {e}")))?;
+    fs::remove_file(&marker).map_err(|e| EngineError::input(&marker, format!("cannot remove: {e}")))?;
     for entry in walkdir::WalkDir::new(&tmp).into_iter().flatten().filter(|e| e.file_type().is_dir()) {
         sync(entry.path());
     }
 
     let old = sibling(&parent, &name, "old");
-    publish(&tmp, &out, &old).map_err(|e| EngineError::input(&out, format!("cannot replace: {e}")))?;
+    publish(&mut guard, &out, &old)?;
     guard.keep = true;
     sync(&parent);
     let mut notices = Vec::new();
@@ -622,6 +821,38 @@ mod tests {
         assert_eq!(iso8601_utc(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
         assert_eq!(iso8601_utc(UNIX_EPOCH + Duration::from_secs(1_704_067_199)), "2023-12-31T23:59:59Z");
         assert_eq!(iso8601_utc(UNIX_EPOCH + Duration::from_secs(4_107_542_400)), "2100-03-01T00:00:00Z");
+    }
+
+    #[test]
+    fn a_folder_changed_since_it_was_checked_is_swapped_back_not_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir_all(out.join("t/trusted")).unwrap();
+        let manifest = r#"{"tool":"stedi-tui","format":1,"data_dir":"d","tables":[{"files":[{"path":"t/trusted/part-0.parquet"}]}]}"#;
+        fs::write(out.join(MANIFEST), manifest).unwrap();
+        fs::write(out.join("t/trusted/part-0.parquet"), b"old").unwrap();
+        assert!(check_destination(&out).is_ok(), "a previous export");
+        // A file added after the check, while the export ran.
+        fs::write(out.join("t/trusted/late.txt"), b"mine").unwrap();
+        let new = dir.path().join(".out.tmp-1");
+        fs::create_dir(&new).unwrap();
+        fs::write(new.join(MANIFEST), manifest).unwrap();
+        let mut guard = TempFolder { path: new.clone(), keep: false };
+        let err = publish(&mut guard, &out, &dir.path().join(".out.old-1")).unwrap_err().to_string();
+        assert!(err.contains("t/trusted/late.txt"), "{err}");
+        assert_eq!(fs::read(out.join("t/trusted/late.txt")).unwrap(), b"mine");
+        assert_eq!(fs::read(out.join("t/trusted/part-0.parquet")).unwrap(), b"old");
+        assert!(new.join(MANIFEST).is_file() && !new.join("t").exists(), "the new export is back in the temp folder");
+        drop(guard);
+        assert!(!new.exists());
+        // Without the late file it is replaced.
+        fs::remove_file(out.join("t/trusted/late.txt")).unwrap();
+        fs::create_dir(&new).unwrap();
+        fs::write(new.join(MANIFEST), manifest).unwrap();
+        let mut guard = TempFolder { path: new.clone(), keep: false };
+        publish(&mut guard, &out, &dir.path().join(".out.old-1")).unwrap();
+        guard.keep = true;
+        assert!(!out.join("t").exists() && !new.exists());
     }
 
     #[test]

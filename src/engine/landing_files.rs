@@ -28,7 +28,9 @@ fn is_landing_file(path: &Path) -> bool {
 }
 
 /// Every landing file under `dir`, recursively, in a stable (sorted) order. Symlinks are followed;
-/// a loop or an unreadable entry is an error naming the path rather than a silent skip.
+/// a loop, a broken symlink or an unreadable entry is an error naming the path rather than a
+/// silent skip, and so is an entry with a landing file's name that is not a regular file (a FIFO,
+/// a socket, a device): it is never opened (reading a FIFO would wait forever for a writer).
 pub fn find_landing_files(dir: &Path) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         return Err(EngineError::input(dir, "landing folder not found"));
@@ -37,12 +39,26 @@ pub fn find_landing_files(dir: &Path) -> Result<Vec<PathBuf>> {
     for entry in WalkDir::new(dir).follow_links(true).sort_by_file_name() {
         let entry = entry.map_err(|e| {
             let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
-            let why = if e.loop_ancestor().is_some() { "symlink loop".to_string() } else { e.to_string() };
+            let broken = e.io_error().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+                && fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+            let why = if e.loop_ancestor().is_some() {
+                "symlink loop".to_string()
+            } else if broken {
+                let target = fs::read_link(&path).map(|t| super::printable::printable_path(&t)).unwrap_or_default();
+                format!("a broken symlink (to {target})")
+            } else {
+                e.to_string()
+            };
             EngineError::input(path, format!("cannot read: {why}"))
         })?;
-        if entry.file_type().is_file() && is_landing_file(entry.path()) {
-            files.push(entry.into_path());
+        let kind = entry.file_type();
+        if !is_landing_file(entry.path()) || kind.is_dir() {
+            continue;
         }
+        if !kind.is_file() {
+            return Err(not_regular(entry.path(), &kind));
+        }
+        files.push(entry.into_path());
     }
     if files.is_empty() {
         return Err(EngineError::input(dir, "no landing files (*.json, *.jsonl, *.ndjson, optionally .gz)"));
@@ -75,8 +91,23 @@ pub struct Entry {
     pub recorded_ns: i64,
 }
 
+/// The error of a landing file that is not a regular file.
+fn not_regular(path: &Path, kind: &fs::FileType) -> EngineError {
+    EngineError::input(
+        path,
+        format!(
+            "is {}, not a regular file; a landing file must be one (not read)",
+            super::printable::describe_file_type(kind)
+        ),
+    )
+}
+
 pub fn stat(path: &Path, data_dir: &Path) -> Result<Found> {
     let meta = fs::metadata(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
+    // Replaced by a FIFO (or another non-file) since it was found: never opened.
+    if !meta.is_file() {
+        return Err(not_regular(path, &meta.file_type()));
+    }
     let text = path.to_str().ok_or_else(|| EngineError::input(path, "file name is not valid UTF-8"))?;
     let rel =
         path.strip_prefix(data_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| text.to_string());

@@ -17,6 +17,7 @@ pub mod lineage;
 pub mod load;
 pub mod mask;
 pub mod pipeline;
+pub mod printable;
 pub mod pseudonym;
 pub mod rows;
 pub mod spill;

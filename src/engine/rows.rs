@@ -33,8 +33,25 @@ impl RowSet {
 
 /// Run `sql` (a SELECT) and return at most `limit` rows starting at `offset`, all as text.
 pub fn fetch_rows(conn: &Connection, sql: &str, limit: u64, offset: u64) -> Result<RowSet> {
-    let wrapped = format!("SELECT COLUMNS(*)::VARCHAR FROM ({sql}) AS q LIMIT {limit} OFFSET {offset}");
-    let mut stmt = conn.prepare(&wrapped)?;
+    fetch(conn, &format!("SELECT COLUMNS(*)::VARCHAR FROM ({sql}) AS q LIMIT {limit} OFFSET {offset}"))
+}
+
+/// [`fetch_rows`] in one total order, so the same rows give the same window whatever order `sql`
+/// produced them in: by every column as typed (the row as a struct), then, for values equal but
+/// printed differently (`-0.0` and `0.0`), by the row as text. Rows that tie are identical as shown.
+pub fn fetch_rows_in_order(conn: &Connection, sql: &str, limit: u64, offset: u64) -> Result<RowSet> {
+    let row = "stedi_fetched_row";
+    fetch(
+        conn,
+        &format!(
+            "SELECT COLUMNS(*)::VARCHAR FROM ({sql}) AS {row} ORDER BY {row}, CAST({row} AS VARCHAR) \
+             LIMIT {limit} OFFSET {offset}"
+        ),
+    )
+}
+
+fn fetch(conn: &Connection, wrapped: &str) -> Result<RowSet> {
+    let mut stmt = conn.prepare(wrapped)?;
     let mut result = stmt.query([])?;
     let columns = result.as_ref().map(|s| s.column_names()).unwrap_or_default();
     let mut rows = Vec::new();

@@ -5,14 +5,16 @@ use std::fmt::Write;
 use super::thousands as group;
 use crate::engine::diff::Diff;
 use crate::engine::erasure::CustomerRows;
+use crate::engine::printable::printable;
 use crate::engine::Mode;
 
 pub fn render_diff_text(diff: &Diff) -> String {
     let mut out = String::new();
-    let width = diff.tables.iter().map(|t| t.table.len()).max().unwrap_or(5).max(5);
+    let width = diff.tables.iter().map(|t| printable(&t.table).len()).max().unwrap_or(5).max(5);
     let _ = writeln!(out, "{:<width$} {:>10} {:>10}", "table", "rubric", "strict");
     for t in &diff.tables {
-        let _ = writeln!(out, "{:<width$} {:>10} {:>10}", t.table, group(t.rubric_rows), group(t.strict_rows));
+        let _ =
+            writeln!(out, "{:<width$} {:>10} {:>10}", printable(&t.table), group(t.rubric_rows), group(t.strict_rows));
         for mode in [Mode::Rubric, Mode::Strict] {
             let only = t.only_in(mode);
             if only == 0 {
@@ -20,7 +22,7 @@ pub fn render_diff_text(diff: &Diff) -> String {
             }
             let _ = writeln!(out, "  kept only by {}: {}", mode.as_str(), group(only));
             for d in t.differences.iter().filter(|d| d.kept_by == mode) {
-                let _ = writeln!(out, "    {:<18} {:>10}", d.reason, group(d.rows));
+                let _ = writeln!(out, "    {:<18} {:>10}", printable(&d.reason), group(d.rows));
             }
         }
     }
@@ -43,12 +45,18 @@ pub fn render_diff_text(diff: &Diff) -> String {
 /// `email` is already masked (or not, with --show-pii) by the caller.
 pub fn render_forget_text(email: &str, rows: &[CustomerRows]) -> String {
     let mut out = String::new();
-    let width = rows.iter().map(|r| r.table.len()).max().unwrap_or(5).max(5);
-    let _ = writeln!(out, "rows of {email}, before erasure:");
+    let width = rows.iter().map(|r| printable(&r.table).len()).max().unwrap_or(5).max(5);
+    let _ = writeln!(out, "rows of {}, before erasure:", printable(email));
     let _ = writeln!(out, "{:<8} {:<width$} {:>10} {:>10}", "zone", "table", "rubric", "strict");
     for r in rows {
-        let _ =
-            writeln!(out, "{:<8} {:<width$} {:>10} {:>10}", r.zone.as_str(), r.table, group(r.rubric), group(r.strict));
+        let _ = writeln!(
+            out,
+            "{:<8} {:<width$} {:>10} {:>10}",
+            r.zone.as_str(),
+            printable(&r.table),
+            group(r.rubric),
+            group(r.strict)
+        );
     }
     out
 }

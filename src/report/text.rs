@@ -1,18 +1,20 @@
 //! The plain-text report: table counts, one line per check, then samples of the failing rows.
+//! Every name, path and value is [`printable`]: none can start a line of its own.
 use std::fmt::Write;
 
 use super::{thousands as group, Report};
+use crate::engine::printable::{printable, printable_path};
 
 pub fn render_text(report: &Report) -> String {
     let mut out = String::new();
-    let name_width = report.tables.iter().map(|t| t.name.len()).max().unwrap_or(5).max(5);
+    let name_width = report.tables.iter().map(|t| printable(&t.name).len()).max().unwrap_or(5).max(5);
     let _ = writeln!(out, "{:<8} {:<name_width$} {:>12} {:>9}", "zone", "table", "rows", "time");
     for t in &report.tables {
         let _ = writeln!(
             out,
             "{:<8} {:<name_width$} {:>12} {:>8.3}s{}",
             t.zone.as_str(),
-            t.name,
+            printable(&t.name),
             group(t.rows),
             t.seconds.as_secs_f64(),
             if t.rejected > 0 { format!("  ({} rejected)", group(t.rejected)) } else { String::new() }
@@ -23,7 +25,7 @@ pub fn render_text(report: &Report) -> String {
     if report.checks.is_empty() {
         return out;
     }
-    let id_width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(5);
+    let id_width = report.checks.iter().map(|c| printable(&c.id).len()).max().unwrap_or(5);
     let _ = writeln!(out);
     for c in &report.checks {
         let _ = writeln!(
@@ -31,9 +33,9 @@ pub fn render_text(report: &Report) -> String {
             "{} {:<5} {:<id_width$} {:>9}  {}",
             c.verdict(),
             c.severity.as_str(),
-            c.id,
+            printable(&c.id),
             group(c.failing_rows),
-            c.description
+            printable(&c.description)
         );
     }
     for c in report.checks.iter().filter(|c| c.sample.is_some()) {
@@ -42,20 +44,16 @@ pub fn render_text(report: &Report) -> String {
             out,
             "\n{} {}: {} failing rows, first {}:",
             c.verdict(),
-            c.id,
+            printable(&c.id),
             group(c.failing_rows),
             sample.rows.len()
         );
-        let widths: Vec<usize> = (0..sample.columns.len())
+        let columns: Vec<String> = sample.columns.iter().map(|v| printable(v).into_owned()).collect();
+        let rows: Vec<Vec<String>> =
+            sample.rows.iter().map(|r| r.iter().map(|v| printable(v).into_owned()).collect()).collect();
+        let widths: Vec<usize> = (0..columns.len())
             .map(|i| {
-                sample
-                    .rows
-                    .iter()
-                    .map(|r| r[i].chars().count())
-                    .chain([sample.columns[i].len()])
-                    .max()
-                    .unwrap_or(0)
-                    .min(40)
+                rows.iter().map(|r| r[i].chars().count()).chain([columns[i].chars().count()]).max().unwrap_or(0).min(40)
             })
             .collect();
         let line = |cells: &[String]| {
@@ -69,8 +67,8 @@ pub fn render_text(report: &Report) -> String {
                 .collect::<Vec<_>>()
                 .join("  ")
         };
-        let _ = writeln!(out, "  {}", line(&sample.columns).trim_end());
-        for row in &sample.rows {
+        let _ = writeln!(out, "  {}", line(&columns).trim_end());
+        for row in &rows {
             let _ = writeln!(out, "  {}", line(row).trim_end());
         }
     }
@@ -104,7 +102,7 @@ pub fn render_text(report: &Report) -> String {
                 c.stages_reused,
                 c.checks_run,
                 c.checks_reused,
-                file.display()
+                printable_path(file)
             );
         }
         None => {

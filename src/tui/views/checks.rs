@@ -5,6 +5,7 @@ use ratatui::widgets::{Block, Cell, Row, Table, TableState};
 use ratatui::Frame;
 
 use super::thousands;
+use crate::engine::printable::printable;
 use crate::engine::Severity;
 use crate::tui::app::App;
 
@@ -21,9 +22,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             Row::new(vec![
                 Cell::from(verdict).style(style),
                 Cell::from(c.severity.as_str()),
-                Cell::from(c.id.clone()),
+                Cell::from(printable(&c.id).into_owned()),
                 Cell::from(format!("{:>9}", thousands(c.failing_rows))),
-                Cell::from(c.description.clone()).style(Style::new().fg(Color::Gray)),
+                Cell::from(printable(&c.description).into_owned()).style(Style::new().fg(Color::Gray)),
             ])
         })
         .collect();

@@ -15,6 +15,7 @@ use ratatui::Frame;
 
 use super::app::{App, InputKind, View};
 use super::keymap;
+use crate::engine::printable::printable;
 pub use crate::report::thousands;
 
 pub fn draw(frame: &mut Frame, app: &mut App) {
@@ -81,11 +82,11 @@ fn draw_loading(frame: &mut Frame, area: Rect, app: &App) {
     let text = match (&app.load_error, &app.progress) {
         (Some(e), _) => vec![
             Line::styled("Could not load the pipeline:", Style::new().fg(Color::Red).bold()),
-            Line::raw(e.clone()),
+            Line::raw(printable(e).into_owned()),
             Line::raw(""),
             Line::raw("Press q to quit."),
         ],
-        (None, Some(p)) => vec![Line::raw(format!("⠿ {p}…"))],
+        (None, Some(p)) => vec![Line::raw(format!("⠿ {}…", printable(p)))],
         (None, None) => vec![Line::raw("…")],
     };
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
@@ -101,12 +102,12 @@ fn draw_message(frame: &mut Frame, area: Rect, app: &App) {
         };
         let line = Line::from(vec![
             Span::styled(prompt, Style::new().fg(Color::Cyan).bold()),
-            Span::raw(text.clone()),
+            Span::raw(printable(text).into_owned()),
             Span::styled("▏", Style::new().fg(Color::Cyan)),
         ]);
         frame.render_widget(Paragraph::new(line), area);
     } else if let Some(message) = &app.message {
-        frame.render_widget(Paragraph::new(message.clone()).fg(Color::Yellow), area);
+        frame.render_widget(Paragraph::new(printable(message).into_owned()).fg(Color::Yellow), area);
     }
 }
 

@@ -7,6 +7,7 @@ use ratatui::widgets::{Bar, BarChart, Block, Paragraph};
 use ratatui::Frame;
 
 use super::thousands;
+use crate::engine::printable::printable;
 use crate::engine::{Severity, Zone};
 use crate::tui::app::App;
 
@@ -41,7 +42,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         lines.push(Line::from(vec![
             Span::styled(if selected { "▸ " } else { "  " }, base),
             Span::styled(mark, mark_style),
-            Span::styled(format!(" {name:<25}{:>11} ", thousands(table.rows)), base),
+            Span::styled(format!(" {:<25}{:>11} ", printable(name), thousands(table.rows)), base),
             Span::styled(format!("{:<12}", "█".repeat(bar_len)), Style::new().fg(Color::Blue)),
             Span::styled(format!("{:>8.3}s", table.elapsed.as_secs_f64()), Style::new().fg(Color::DarkGray)),
             Span::styled(

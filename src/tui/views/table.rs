@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use super::thousands;
 use crate::engine::mask::{display_value, is_personal_column};
+use crate::engine::printable::printable;
 use crate::tui::app::App;
 
 /// Wide enough for a UUID serial number; longer values are cut.
@@ -50,9 +51,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     if let Some(n) = &p.note {
         state.push(n.clone());
     }
-    let title =
-        Line::from(vec![Span::styled(p.title.clone(), Style::new().bold()), Span::raw(format!("  {position}"))]);
-    let note = Line::styled(state.join(" · "), Style::new().fg(Color::DarkGray));
+    let title = Line::from(vec![
+        Span::styled(printable(&p.title).into_owned(), Style::new().bold()),
+        Span::raw(format!("  {position}")),
+    ]);
+    let note = Line::styled(printable(&state.join(" · ")).into_owned(), Style::new().fg(Color::DarkGray));
     frame.render_widget(Paragraph::new(vec![title, note]), head);
 
     // Body: as many rows as fit under the header row.
@@ -67,8 +70,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         let name = &p.columns[i].0;
         visible
             .iter()
-            .map(|(_, r)| r.get(i).and_then(|v| v.as_deref()).map_or(4, |v| v.chars().count()))
-            .chain([name.chars().count()])
+            .map(|(_, r)| r.get(i).and_then(|v| v.as_deref()).map_or(4, |v| printable(v).chars().count()))
+            .chain([printable(name).chars().count()])
             .max()
             .unwrap_or(4)
             .clamp(3, MAX_WIDTH)
@@ -106,7 +109,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             _ => "",
         };
         let lock = if is_personal_column(name) && !show_pii { "*" } else { "" };
-        Cell::from(format!("{name}{lock}{arrow}")).style(style)
+        Cell::from(format!("{}{lock}{arrow}", printable(name))).style(style)
     })));
     let rows: Vec<Row> = visible
         .iter()
@@ -118,7 +121,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             .chain(shown.iter().map(|(i, _)| {
                 let name = &p.columns[*i].0;
                 let text = match values.get(*i).and_then(|v| v.as_deref()) {
-                    Some(v) => display_value(name, v, show_pii),
+                    Some(v) => printable(&display_value(name, v, show_pii)).into_owned(),
                     None => "NULL".to_string(),
                 };
                 let mut style = Style::new();
@@ -166,7 +169,7 @@ fn draw_profile(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(block, area);
     let [text_area, spark_area] = Layout::horizontal([Constraint::Min(30), Constraint::Length(26)]).areas(inner);
     let shown = |v: &Option<String>| match v {
-        Some(v) => display_value(&profile.column, v, app.show_pii),
+        Some(v) => printable(&display_value(&profile.column, v, app.show_pii)).into_owned(),
         None => "NULL".to_string(),
     };
     let lines = vec![
