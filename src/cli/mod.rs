@@ -16,7 +16,13 @@ use crate::engine::generate::{generate, GenerateOptions, Injections};
 use crate::engine::printable::{printable, printable_path};
 use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions, Mode, PseudonymKey, QuerySource};
 use crate::progress::ProgressReporter;
-use crate::report::{render_diff_text, render_forget_text, render_junit, render_text, Report};
+use crate::report::{
+    github_annotations, render_diff_text, render_forget_text, render_junit, render_sarif, render_text, Report,
+};
+
+fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "stedi-tui", about = "Explore and validate the STEDI lakehouse on embedded DuckDB")]
@@ -119,6 +125,8 @@ pub enum Format {
     Text,
     Json,
     Junit,
+    /// SARIF 2.1.0, for code scanning: one rule per check, one result per failed check
+    Sarif,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -143,6 +151,19 @@ pub struct RunArgs {
     /// JSON {"table": rows}: add a row_count.<table> check (error) per table
     #[arg(long, value_name = "FILE")]
     pub expect: Option<PathBuf>,
+    /// Run only the checks whose id or table matches PATTERN (a glob: `consent_leak.*`,
+    /// `*.machine_learning_curated`); repeatable. Every stage still runs
+    #[arg(long, value_name = "PATTERN")]
+    pub select: Vec<String>,
+    /// Leave out the checks whose id or table matches PATTERN; repeatable
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Fail only on failing rows that are not in this baseline (not in strict mode)
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the failing rows of this run as a baseline (fingerprints only, no values)
+    #[arg(long, value_name = "FILE")]
+    pub update_baseline: Option<PathBuf>,
     /// Print the version, the DuckDB version and which SQL would run (built-in or a folder, and its hash)
     #[arg(short = 'V', long)]
     pub version: bool,
@@ -168,6 +189,8 @@ pub enum Command {
     /// Start a project of your own: write an editable copy of the SQL (DIR/queries/), a README
     /// and an example --expect file; refuses to overwrite files unless --force
     Init(setup::InitArgs),
+    /// The results of earlier --check runs, kept in the data folder's cache: each check's trend
+    History(HistoryArgs),
     /// Write shell completions to stdout
     Completions(setup::CompletionsArgs),
     /// Write the man page (roff) to stdout
@@ -305,6 +328,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Init(args)) => setup::run_init(&args),
         Some(Command::Completions(args)) => setup::run_completions(&args),
         Some(Command::Man) => setup::run_man(),
+        Some(Command::History(args)) => run_history(&args),
         None if cli.run.version => setup::run_version(cli.run.source.queries.as_deref()),
         None if cli.run.check => run_check(&cli.run),
         None => run_tui(&cli.run),
@@ -316,8 +340,13 @@ fn check_options(args: &RunArgs) -> Result<CheckOptions, CliError> {
         Some(path) => Some((path.clone(), CheckOptions::read_expect(path)?)),
         None => None,
     };
+    let baseline = match &args.baseline {
+        Some(path) => Some(crate::engine::gate::Baseline::read(path)?),
+        None => None,
+    };
+    let selection = crate::engine::gate::Selection { select: args.select.clone(), exclude: args.exclude.clone() };
     // Strict mode implies --strict (the engine enforces it too).
-    Ok(CheckOptions { strict: args.strict || args.source.mode == Mode::Strict, expect })
+    Ok(CheckOptions { strict: args.strict || args.source.mode == Mode::Strict, expect, selection, baseline })
 }
 
 fn run_tui(args: &RunArgs) -> Result<i32, CliError> {
@@ -344,7 +373,22 @@ fn run_check(args: &RunArgs) -> Result<i32, CliError> {
         Format::Text => render_text(&report),
         Format::Json => report.render_json(),
         Format::Junit => render_junit(&report),
+        Format::Sarif => render_sarif(&report, &current_dir()),
     };
+    if let Some(path) = &args.update_baseline {
+        write_atomically(path, engine.baseline_of(&outcomes)?.render().as_bytes())?;
+        eprintln!("stedi-tui: wrote the baseline of {} checks to {}", outcomes.len(), printable_path(path));
+    }
+    // GitHub Actions reads workflow commands from the job's output: one line per failed check,
+    // on stderr so that a report on stdout stays clean.
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        for line in github_annotations(&report, &current_dir()) {
+            eprintln!("{line}");
+        }
+    }
+    if let Err(why) = crate::engine::cache::history::record(&engine, &outcomes) {
+        eprintln!("stedi-tui: warning: the run was not recorded in the history: {}", printable(&why));
+    }
     match &args.output {
         Some(path) => write_atomically(path, rendered.as_bytes())?,
         None => {
@@ -548,6 +592,42 @@ fn run_generate(args: &GenerateArgs) -> Result<i32, CliError> {
     );
     println!("{}", serde_json::to_string_pretty(&summary).expect("summary serialises"));
     Ok(0)
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The data folder whose cache holds the history
+    #[arg(long, value_name = "DIR", default_value = "sample_data")]
+    pub data: PathBuf,
+    /// The cache folder, when it was chosen with --cache
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// One check: one line per run
+    #[arg(long, value_name = "ID")]
+    pub check: Option<String>,
+    /// How many of the latest runs to show
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub last: usize,
+}
+
+/// `stedi-tui history`. Exit 0, or 2 (no cache, or none of that check).
+fn run_history(args: &HistoryArgs) -> Result<i32, CliError> {
+    use crate::engine::cache::history;
+    let choice = cache_choice(args.cache.as_deref(), false);
+    let Some(entries) = history::of(&args.data, &choice, args.check.as_deref())? else {
+        return Err(CliError(format!("{}: no cache, so no history (--check runs record it)", printable_path(&args.data))));
+    };
+    if entries.is_empty() {
+        let what = args.check.as_deref().map_or("no run".to_string(), |c| format!("no run of {}", printable(c)));
+        return Err(CliError(format!("{}: {what} recorded yet", printable_path(&args.data))));
+    }
+    write_stdout(&printable_lines(&history::render(&entries, args.check.is_some(), args.last.max(1))))?;
+    Ok(0)
+}
+
+/// Each line escaped on its own (ids and paths come from files a user may not have written).
+fn printable_lines(text: &str) -> String {
+    text.lines().map(|l| printable(l).into_owned() + "\n").collect()
 }
 
 /// `cache info` and `cache clear`. Exit 0, or 2.

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{EngineError, Result};
+use super::gate::Threshold;
 use super::sql_source::{QuerySource, SqlFiles};
 use super::sql_text::{identifiers, strip_trailing_semicolons};
 
@@ -69,10 +70,13 @@ impl Mode {
 #[derive(Debug, Clone, Default)]
 pub struct Header {
     pub fields: BTreeMap<String, String>,
+    /// The line (1-based) of each field.
+    pub lines: BTreeMap<String, usize>,
     pub prose: Vec<String>,
 }
 
-pub const HEADER_KEYS: [&str; 6] = ["id", "severity", "description", "for_each", "drops", "validate"];
+pub const HEADER_KEYS: [&str; 8] =
+    ["id", "severity", "description", "for_each", "drops", "validate", "warn_if", "error_if"];
 
 impl Header {
     /// A header line `-- word: ...` whose word is one lowercase snake_case word is a field, and
@@ -94,6 +98,7 @@ impl Header {
             match key {
                 Some((key, value)) if HEADER_KEYS.contains(&key) => {
                     header.fields.insert(key.to_string(), value.to_string());
+                    header.lines.insert(key.to_string(), index + 1);
                 }
                 Some((key, _)) if index == 0 && key == title => header.prose.push(text.to_string()),
                 Some((key, _)) => {
@@ -191,7 +196,13 @@ pub struct CheckDef {
     pub severity: Severity,
     pub description: String,
     pub for_each: Option<ForEach>,
+    /// `-- warn_if:` / `-- error_if:` (see [`gate`](super::gate)); without them any failing row
+    /// fails the check at its severity.
+    pub warn_if: Option<Threshold>,
+    pub error_if: Option<Threshold>,
     pub path: PathBuf,
+    /// The line of its `-- id:` (CI annotations point there).
+    pub id_line: usize,
     pub sql: String,
 }
 
@@ -331,8 +342,16 @@ fn parse_check(path: &Path, text: &str) -> Result<CheckDef> {
     if for_each.is_some() != id.contains("{table}") {
         return Err(EngineError::sql(path, "a check with `for_each` needs `{table}` in its id, and only then"));
     }
+    let threshold = |key: &str| -> Result<Option<Threshold>> {
+        let Some(text) = header.fields.get(key) else { return Ok(None) };
+        Threshold::parse(text).map(Some).map_err(|why| {
+            EngineError::sql(path, format!("line {}: {key}: {why}", header.lines.get(key).copied().unwrap_or(0)))
+        })
+    };
+    let (warn_if, error_if) = (threshold("warn_if")?, threshold("error_if")?);
     let sql = strip_trailing_semicolons(text).to_string();
-    Ok(CheckDef { id, severity, description, for_each, path: path.to_path_buf(), sql })
+    let id_line = header.lines.get("id").copied().unwrap_or(1);
+    Ok(CheckDef { id, severity, description, for_each, warn_if, error_if, path: path.to_path_buf(), id_line, sql })
 }
 
 /// Kahn's algorithm over "stage A mentions stage B"; ties keep zone and file order, so trusted

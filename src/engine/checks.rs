@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::cache;
 use super::catalog::{CheckDef, ForEach, Severity};
 use super::error::{EngineError, Result};
+use super::gate::{self, Baseline, BaselineCheck, BaselineVerdict, Selection};
 use super::rows::{count_rows, fetch_rows_in_order, RowSet};
 use super::sql_text::quote_ident;
 use super::{Engine, Progress};
@@ -18,6 +19,10 @@ pub struct CheckOptions {
     pub strict: bool,
     /// `--expect FILE`: table -> expected rows, and the file it came from (for error messages).
     pub expect: Option<(std::path::PathBuf, BTreeMap<String, u64>)>,
+    /// `--select` / `--exclude`: which checks run (every stage still runs).
+    pub selection: Selection,
+    /// `--baseline FILE`: known failing rows; only new ones fail a check (not in strict mode).
+    pub baseline: Option<Baseline>,
 }
 
 impl CheckOptions {
@@ -42,6 +47,22 @@ pub struct CheckOutcome {
     pub elapsed: Duration,
     /// Taken from the cache: the same SQL over the same inputs already found these rows.
     pub reused: bool,
+    /// The table the check is about: the one it was made for (`{table}`), else the one its id
+    /// names after the first dot, when that is a table.
+    pub table: Option<String>,
+    /// Whether it failed: it has failing rows (new ones, with a baseline) and no threshold lets
+    /// them through. Strict mode: any failing row.
+    pub failed: bool,
+    /// Why failing rows did not fail it (a threshold, the baseline), for the reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub let_through: Option<String>,
+    /// How the baseline judged its rows, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineVerdict>,
+    /// SHA-256 of the SQL as run (the baseline and the history record it).
+    pub sql_sha256: String,
+    /// The line of its `-- id:` in `file`.
+    pub line: usize,
     /// The table holding the failing rows (`check_result_<fingerprint>`).
     #[serde(skip)]
     pub result_table: String,
@@ -52,7 +73,7 @@ pub struct CheckOutcome {
 
 impl CheckOutcome {
     pub fn passed(&self) -> bool {
-        self.failing_rows == 0
+        !self.failed
     }
     /// Failed with error severity: this is what makes `--check` exit 1.
     pub fn is_error(&self) -> bool {
@@ -66,6 +87,8 @@ struct CheckInstance<'a> {
     id: String,
     sql: String,
     description: String,
+    /// The `{table}` it was made for.
+    table: Option<String>,
 }
 
 /// The tables a generic check runs over: all of them, the landing ones, the `--expect` ones; and
@@ -93,11 +116,16 @@ fn instantiate<'a>(def: &'a CheckDef, targets: &Targets) -> Vec<CheckInstance<'a
             .replace("{table}", table)
             .replace("{columns}", targets.columns.get(table).map_or("", String::as_str)),
         description: def.description.replace("{table}", table),
+        table: Some(table.to_string()),
     };
     match &def.for_each {
-        None => {
-            vec![CheckInstance { def, id: def.id.clone(), sql: def.sql.clone(), description: def.description.clone() }]
-        }
+        None => vec![CheckInstance {
+            def,
+            id: def.id.clone(),
+            sql: def.sql.clone(),
+            description: def.description.clone(),
+            table: None,
+        }],
         Some(ForEach::Tables) => targets.tables.iter().map(|t| fill(t)).collect(),
         Some(ForEach::Landing) => targets.landing.iter().map(|t| fill(t)).collect(),
         Some(ForEach::Expected) => targets.expected.iter().map(|t| fill(t)).collect(),
@@ -137,7 +165,15 @@ impl Engine {
                 self.tables.iter().filter(|t| t.zone == super::Zone::Landing).map(|t| t.name.clone()).collect();
             let columns = schema.columns.iter().map(|(t, names)| (t.clone(), column_list(names))).collect();
             let targets = Targets { tables: tables.clone(), landing, expected: expected_tables, columns };
-            self.catalog.checks.iter().flat_map(|def| instantiate(def, &targets)).collect::<Vec<_>>()
+            let mut instances: Vec<CheckInstance> =
+                self.catalog.checks.iter().flat_map(|def| instantiate(def, &targets)).collect();
+            for check in &mut instances {
+                if check.table.is_none() {
+                    check.table = check.id.split_once('.').map(|(_, t)| t.to_string()).filter(|t| tables.contains(t));
+                }
+            }
+            instances.retain(|c| options.selection.includes(&c.id, c.table.as_deref()));
+            instances
         };
         if options.expect.is_some() {
             let expect = serde_json::to_string(&options.expect.as_ref().map(|(_, e)| e)).unwrap_or_default();
@@ -179,7 +215,17 @@ impl Engine {
             }
             // Strict mode implies --strict: every check is an error.
             let strict = options.strict || self.catalog.mode == super::Mode::Strict;
-            let severity = if strict { Severity::Error } else { check.def.severity };
+            let sql_sha256 = gate::sql_sha256(&check.sql);
+            let baseline = match &options.baseline {
+                Some(base) if !strict => {
+                    let rows = row_fingerprints(&self.conn, &result_table)?;
+                    Some(gate::compare(&rows, &sql_sha256, base.checks.get(&check.id)))
+                }
+                _ => None,
+            };
+            let table_rows = check.table.as_ref().and_then(|t| self.tables.iter().find(|s| &s.name == t)).map(|s| s.rows);
+            let (failed, severity, let_through) =
+                judge(check, failing_rows, baseline.as_ref(), table_rows, strict)?;
             outcomes.push(CheckOutcome {
                 id: check.id.clone(),
                 severity,
@@ -189,6 +235,12 @@ impl Engine {
                 failing_rows,
                 elapsed: check_started.elapsed(),
                 reused: reused.is_some(),
+                table: check.table.clone(),
+                failed,
+                let_through,
+                baseline,
+                sql_sha256,
+                line: check.def.id_line,
                 result_table,
                 sql: check.sql.clone(),
             });
@@ -227,4 +279,69 @@ impl Engine {
         let sql = format!("SELECT * FROM {}", quote_ident(&outcome.result_table));
         fetch_rows_in_order(&self.conn, &sql, limit, offset)
     }
+
+    /// The baseline these outcomes make: each check's SQL hash and failing-row fingerprints.
+    pub fn baseline_of(&self, outcomes: &[CheckOutcome]) -> Result<Baseline> {
+        let mut checks = BTreeMap::new();
+        for o in outcomes {
+            let rows = row_fingerprints(&self.conn, &o.result_table)?;
+            checks.insert(o.id.clone(), BaselineCheck { sql_sha256: o.sql_sha256.clone(), rows });
+        }
+        Ok(Baseline { format: gate::BASELINE_FORMAT.to_string(), checks })
+    }
+}
+
+/// A fingerprint of each failing row (the first 20 hex digits of the SHA-256 of the row as JSON)
+/// and how often it occurs: stable run to run, and no value of the row can be read back from it.
+fn row_fingerprints(conn: &duckdb::Connection, result_table: &str) -> Result<BTreeMap<String, u64>> {
+    let sql = format!(
+        "SELECT substr(sha256(CAST(to_json(t) AS VARCHAR)), 1, 20) AS fp, count(*) FROM {} AS t GROUP BY fp",
+        quote_ident(result_table)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Whether a check with `failing_rows` (of which `baseline` says how many are new) fails, at what
+/// severity, and why not when it has rows that did not fail it.
+fn judge(
+    check: &CheckInstance,
+    failing_rows: u64,
+    baseline: Option<&BaselineVerdict>,
+    table_rows: Option<u64>,
+    strict: bool,
+) -> Result<(bool, Severity, Option<String>)> {
+    let def = check.def;
+    if strict {
+        return Ok((failing_rows > 0, Severity::Error, None));
+    }
+    let counted = baseline.map_or(failing_rows, |b| b.new_rows);
+    let known = if baseline.is_some() { " new" } else { "" };
+    if def.warn_if.is_none() && def.error_if.is_none() {
+        let through = (failing_rows > 0 && counted == 0).then(|| format!("all {failing_rows} failing rows are in the baseline"));
+        return Ok((counted > 0, def.severity, through));
+    }
+    let holds = |t: &Option<gate::Threshold>| -> Result<bool> {
+        let Some(t) = t else { return Ok(false) };
+        if t.percent && table_rows.is_none() {
+            return Err(EngineError::sql(
+                &def.path,
+                format!("check {}: a threshold in % needs the check to be about one table ({{table}}, or its id's last part)", check.id),
+            ));
+        }
+        Ok(t.holds(counted, table_rows.unwrap_or(0)))
+    };
+    if holds(&def.error_if)? {
+        return Ok((true, Severity::Error, None));
+    }
+    if holds(&def.warn_if)? {
+        return Ok((true, Severity::Warn, None));
+    }
+    let rules: Vec<String> = [("warn_if", &def.warn_if), ("error_if", &def.error_if)]
+        .into_iter()
+        .filter_map(|(k, t)| t.as_ref().map(|t| format!("{k}: {t}")))
+        .collect();
+    let through = (failing_rows > 0).then(|| format!("{counted}{known} failing rows, within {}", rules.join(", ")));
+    Ok((false, def.severity, through))
 }

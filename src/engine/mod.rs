@@ -11,6 +11,7 @@ pub mod erasure;
 pub mod error;
 pub mod export;
 pub mod flow;
+pub mod gate;
 pub mod generate;
 pub mod landing_files;
 pub mod lineage;

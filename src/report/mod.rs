@@ -2,6 +2,7 @@
 //! Renderers only format: every number comes from the engine.
 mod junit;
 mod modes;
+mod sarif;
 mod text;
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use crate::engine::{
 
 pub use junit::render_junit;
 pub use modes::{render_diff_text, render_forget_text};
+pub use sarif::{github_annotations, render_sarif};
 pub use text::render_text;
 
 /// How many failing rows the report shows per failed check.
@@ -37,10 +39,23 @@ pub struct CheckLine {
     pub failing_rows: u64,
     pub description: String,
     pub file: PathBuf,
+    /// The line of its `-- id:` in `file`.
+    pub line: usize,
+    /// The table it is about, when it is about one.
+    pub table: Option<String>,
     #[serde(serialize_with = "serialize_seconds")]
     pub seconds: std::time::Duration,
     /// Taken from the cache: the same SQL over the same inputs found these rows before.
     pub reused: bool,
+    /// Why failing rows did not fail it: a threshold (`-- warn_if:` / `-- error_if:`) or the baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub let_through: Option<String>,
+    /// With `--baseline`: the failing rows that are new, those resolved, and whether the check's
+    /// SQL changed since the baseline (then every row counts as new).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::engine::gate::BaselineVerdict>,
+    /// SHA-256 of the check's SQL as run.
+    pub sql_sha256: String,
     /// Up to [`SAMPLE_ROWS`] failing rows, personal fields masked unless `--show-pii`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
@@ -53,9 +68,17 @@ pub struct Sample {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+pub struct LetThrough {
+    pub id: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Summary {
     pub tables: usize,
     pub checks: usize,
+    /// Checks with failing rows that a threshold or the baseline let through, and why.
+    pub let_through: Vec<LetThrough>,
     pub passed: usize,
     pub warnings: usize,
     pub errors: usize,
@@ -112,8 +135,13 @@ impl Report {
                 failing_rows: o.failing_rows,
                 description: o.description.clone(),
                 file: o.file.clone(),
+                line: o.line,
+                table: o.table.clone(),
                 seconds: o.elapsed,
                 reused: o.reused,
+                let_through: o.let_through.clone(),
+                baseline: o.baseline.clone(),
+                sql_sha256: o.sql_sha256.clone(),
                 sample,
             });
         }
@@ -121,6 +149,10 @@ impl Report {
         let summary = Summary {
             tables: engine.tables.len(),
             checks: outcomes.len(),
+            let_through: outcomes
+                .iter()
+                .filter_map(|o| o.let_through.as_ref().map(|why| LetThrough { id: o.id.clone(), why: why.clone() }))
+                .collect(),
             passed: outcomes.iter().filter(|o| o.passed()).count(),
             warnings: outcomes.iter().filter(|o| !o.passed() && o.severity == Severity::Warn).count(),
             errors: failed_error_checks.len(),

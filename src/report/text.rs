@@ -30,12 +30,13 @@ pub fn render_text(report: &Report) -> String {
     for c in &report.checks {
         let _ = writeln!(
             out,
-            "{} {:<5} {:<id_width$} {:>9}  {}",
+            "{} {:<5} {:<id_width$} {:>9}  {}{}",
             c.verdict(),
             c.severity.as_str(),
             printable(&c.id),
             group(c.failing_rows),
-            printable(&c.description)
+            printable(&c.description),
+            c.let_through.as_ref().map_or(String::new(), |why| format!(" [let through: {why}]"))
         );
     }
     for c in report.checks.iter().filter(|c| c.sample.is_some()) {

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
 
+pub mod history;
 mod location;
 mod records;
 pub mod registry;
@@ -194,6 +195,13 @@ fn recreate(file: &Path) -> std::result::Result<Connection, String> {
 /// Drop everything a database holds (the cache's schema, every other schema, and `main`'s
 /// views, tables, macros and sequences), in one transaction, keeping the file (and its lock).
 fn wipe(conn: &Connection) -> Result<()> {
+    // Counts and hashes only: the check history outlives a rebuild.
+    let history = history::save(conn);
+    wipe_all(conn)?;
+    history::restore(conn, &history)
+}
+
+fn wipe_all(conn: &Connection) -> Result<()> {
     let names = |sql: &str| -> Result<Vec<String>> {
         let mut stmt = conn.prepare(sql)?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<std::result::Result<_, _>>()?;
