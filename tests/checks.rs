@@ -78,7 +78,7 @@ fn injected_problems_are_found_exactly() {
 fn strict_turns_warnings_into_errors() {
     let (dir, _) = common::generated(60, 3, Injections::default());
     let (_, outcomes) =
-        common::run_pipeline(dir.path(), &common::queries_dir(), &CheckOptions { strict: true, expect: None });
+        common::run_pipeline(dir.path(), &common::queries_dir(), &CheckOptions { strict: true, ..Default::default() });
     let pii = outcomes.iter().find(|o| o.id == PII).unwrap();
     assert!(pii.is_error());
     assert_eq!(pii.declared_severity, stedi_tui::engine::Severity::Warn);
@@ -92,7 +92,7 @@ fn row_count_checks_follow_the_expect_file() {
         ("customer_landing".to_string(), summary.customer_records),
         ("accelerometer_landing".to_string(), summary.accelerometer_readings + 1),
     ]);
-    let options = CheckOptions { strict: false, expect: Some((expect_path, expect)) };
+    let options = CheckOptions { expect: Some((expect_path, expect)), ..Default::default() };
     let (_, outcomes) = common::run_pipeline(dir.path(), &common::queries_dir(), &options);
     let ok = outcomes.iter().find(|o| o.id == "row_count.customer_landing").unwrap();
     assert!(ok.passed());

@@ -615,7 +615,10 @@ fn run_history(args: &HistoryArgs) -> Result<i32, CliError> {
     use crate::engine::cache::history;
     let choice = cache_choice(args.cache.as_deref(), false);
     let Some(entries) = history::of(&args.data, &choice, args.check.as_deref())? else {
-        return Err(CliError(format!("{}: no cache, so no history (--check runs record it)", printable_path(&args.data))));
+        return Err(CliError(format!(
+            "{}: no cache, so no history (--check runs record it)",
+            printable_path(&args.data)
+        )));
     };
     if entries.is_empty() {
         let what = args.check.as_deref().map_or("no run".to_string(), |c| format!("no run of {}", printable(c)));

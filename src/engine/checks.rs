@@ -223,9 +223,9 @@ impl Engine {
                 }
                 _ => None,
             };
-            let table_rows = check.table.as_ref().and_then(|t| self.tables.iter().find(|s| &s.name == t)).map(|s| s.rows);
-            let (failed, severity, let_through) =
-                judge(check, failing_rows, baseline.as_ref(), table_rows, strict)?;
+            let table_rows =
+                check.table.as_ref().and_then(|t| self.tables.iter().find(|s| &s.name == t)).map(|s| s.rows);
+            let (failed, severity, let_through) = judge(check, failing_rows, baseline.as_ref(), table_rows, strict)?;
             outcomes.push(CheckOutcome {
                 id: check.id.clone(),
                 severity,
@@ -319,7 +319,8 @@ fn judge(
     let counted = baseline.map_or(failing_rows, |b| b.new_rows);
     let known = if baseline.is_some() { " new" } else { "" };
     if def.warn_if.is_none() && def.error_if.is_none() {
-        let through = (failing_rows > 0 && counted == 0).then(|| format!("all {failing_rows} failing rows are in the baseline"));
+        let through =
+            (failing_rows > 0 && counted == 0).then(|| format!("all {failing_rows} failing rows are in the baseline"));
         return Ok((counted > 0, def.severity, through));
     }
     let holds = |t: &Option<gate::Threshold>| -> Result<bool> {

@@ -153,7 +153,10 @@ impl Baseline {
         let baseline: Baseline = serde_json::from_str(&text)
             .map_err(|e| EngineError::input(path, format!("not a stedi-tui baseline: {e}")))?;
         if baseline.format != BASELINE_FORMAT {
-            return Err(EngineError::input(path, format!("baseline format {:?}, this build reads {BASELINE_FORMAT:?}", baseline.format)));
+            return Err(EngineError::input(
+                path,
+                format!("baseline format {:?}, this build reads {BASELINE_FORMAT:?}", baseline.format),
+            ));
         }
         Ok(baseline)
     }
@@ -185,8 +188,7 @@ pub fn compare(current: &BTreeMap<String, u64>, sql_hash: &str, entry: Option<&B
     match entry {
         Some(base) if base.sql_sha256 == sql_hash => {
             let new_rows = current.iter().map(|(fp, n)| n.saturating_sub(*base.rows.get(fp).unwrap_or(&0))).sum();
-            let resolved_rows =
-                base.rows.iter().map(|(fp, n)| n.saturating_sub(*current.get(fp).unwrap_or(&0))).sum();
+            let resolved_rows = base.rows.iter().map(|(fp, n)| n.saturating_sub(*current.get(fp).unwrap_or(&0))).sum();
             BaselineVerdict { new_rows, resolved_rows, compared_in_full: false }
         }
         _ => BaselineVerdict { new_rows: total, resolved_rows: 0, compared_in_full: true },
@@ -234,9 +236,15 @@ mod tests {
         let rows = |pairs: &[(&str, u64)]| pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>();
         let base = BaselineCheck { sql_sha256: "h".into(), rows: rows(&[("a", 1), ("b", 2)]) };
         let now = rows(&[("a", 1), ("b", 3), ("c", 1)]);
-        assert_eq!(compare(&now, "h", Some(&base)), BaselineVerdict { new_rows: 2, resolved_rows: 0, compared_in_full: false });
+        assert_eq!(
+            compare(&now, "h", Some(&base)),
+            BaselineVerdict { new_rows: 2, resolved_rows: 0, compared_in_full: false }
+        );
         assert_eq!(compare(&rows(&[("a", 1)]), "h", Some(&base)).resolved_rows, 2);
-        assert_eq!(compare(&now, "edited", Some(&base)), BaselineVerdict { new_rows: 5, resolved_rows: 0, compared_in_full: true });
+        assert_eq!(
+            compare(&now, "edited", Some(&base)),
+            BaselineVerdict { new_rows: 5, resolved_rows: 0, compared_in_full: true }
+        );
         assert!(compare(&now, "h", None).compared_in_full);
     }
 }

@@ -94,7 +94,8 @@ pub fn read(conn: &Connection, check: Option<&str>) -> Result<Vec<Entry>> {
 /// The history, read before a cache is emptied in place, to be written back after.
 pub(super) fn save(conn: &Connection) -> Vec<(String, i64, String, String, String, i64, String)> {
     let Ok(mut stmt) = conn.prepare(&format!("SELECT * FROM {SCHEMA}.history")) else { return Vec::new() };
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)));
+    let rows =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)));
     rows.map(|rows| rows.flatten().collect()).unwrap_or_default()
 }
 
@@ -114,10 +115,7 @@ pub(super) fn restore(conn: &Connection, saved: &[(String, i64, String, String, 
 pub fn sparkline(values: &[u64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let max = values.iter().copied().max().unwrap_or(0);
-    values
-        .iter()
-        .map(|&v| if v == 0 { '·' } else { BARS[((v * 7) / max.max(1)).min(7) as usize] })
-        .collect()
+    values.iter().map(|&v| if v == 0 { '·' } else { BARS[((v * 7) / max.max(1)).min(7) as usize] }).collect()
 }
 
 /// The history kept in `data_dir`'s cache (`None`: no cache), opened read-only.
