@@ -185,7 +185,7 @@ proptest! {
         options.mode = Mode::Strict;
         options.pseudonym_key = Some(PseudonymKey::new("property-test-key-0123456789").unwrap());
         let mut strict = Engine::open(options).unwrap();
-        let outcomes = strict.run_all(&CheckOptions { strict: true, expect: None }, &mut |_| {}).unwrap();
+        let outcomes = strict.run_all(&CheckOptions { strict: true, ..Default::default() }, &mut |_| {}).unwrap();
         for table in ["customer_trusted", "customer_curated", "accelerometer_trusted", "step_trainer_trusted"] {
             prop_assert_eq!(leaking_rows(&strict, &ds, &[table])[table], 0, "strict {} for {:?}", table, ds);
         }
