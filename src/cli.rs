@@ -13,7 +13,10 @@ use crate::engine::export::{self, ExportError, ExportOptions};
 use crate::engine::generate::{generate, GenerateOptions, Injections};
 use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions, Mode, PseudonymKey};
 use crate::progress::ProgressReporter;
-use crate::report::{render_diff_text, render_forget_text, render_junit, render_text, Report};
+use crate::report::{
+    mask_trace, render_diff_text, render_forget_text, render_html, render_junit, render_markdown, render_text,
+    render_trace_json, render_trace_text, Evidence, Report,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "stedi-tui", version, about = "Explore and validate the STEDI lakehouse on embedded DuckDB")]
@@ -113,6 +116,11 @@ pub enum Format {
     Text,
     Json,
     Junit,
+    /// One self-contained HTML evidence report (pipeline picture, stages, checks, consent chart,
+    /// rubric vs strict, provenance)
+    Html,
+    /// The evidence report as GitHub-flavoured Markdown, under 64 KB (a CI job summary)
+    Markdown,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -150,6 +158,9 @@ pub enum Command {
     /// Erase a customer: count their rows in every table of both modes, then add them to
     /// DATA/_erasure_list.json, which every stage honours (the landing files stay untouched)
     Forget(ForgetArgs),
+    /// Trace one customer through every zone in both modes: their records in time order, their rows
+    /// in every table, what each stage dropped of them, readings before and after their consent
+    Trace(TraceArgs),
     /// Write the stages and checks as PySpark jobs for AWS Glue 5.0 / Spark 3.4+ (one per stage, a
     /// landing job, a checks job and run_all.py), running the same SQL files
     Emit(EmitArgs),
@@ -231,6 +242,21 @@ pub struct ForgetArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The customer's email (any spelling: compared trimmed and case-folded)
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+    /// Show names and emails unmasked
+    #[arg(long)]
+    pub show_pii: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Output folder (DIR/customer/landing, ...); created if missing
     #[arg(long, value_name = "DIR")]
@@ -284,6 +310,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Export(args)) => run_export(&args),
         Some(Command::Diff(args)) => run_diff(&args),
         Some(Command::Forget(args)) => run_forget(&args),
+        Some(Command::Trace(args)) => run_trace(&args),
         Some(Command::Emit(args)) => run_emit(&args),
         Some(Command::Cache(args)) => run_cache(&args),
         None if cli.run.check => run_check(&cli.run),
@@ -324,6 +351,8 @@ fn run_check(args: &RunArgs) -> Result<i32, CliError> {
         Format::Text => render_text(&report),
         Format::Json => report.render_json(),
         Format::Junit => render_junit(&report),
+        Format::Html => render_html(&Evidence::gather(&engine, &outcomes, &options, args.show_pii)?),
+        Format::Markdown => render_markdown(&Evidence::gather(&engine, &outcomes, &options, args.show_pii)?),
     };
     match &args.output {
         Some(path) => write_atomically(path, rendered.as_bytes())?,
@@ -431,6 +460,24 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
         "stedi-tui: {shown} {what} {} ({listed} erased); every stage of both modes now leaves them out, landing files untouched",
         list.display()
     );
+    Ok(0)
+}
+
+/// Exit 0, or 2: bad input, or no customer record has the email.
+fn run_trace(args: &TraceArgs) -> Result<i32, CliError> {
+    let email = args.email.trim();
+    let shown = if args.show_pii { email.to_string() } else { crate::engine::mask::mask_value(email) };
+    let engine = Engine::run_both_modes(args.source.engine_options()?)?;
+    let Some(trace) = engine.trace(email)? else {
+        return Err(CliError(format!(
+            "trace: no customer record has the email {shown} (compared trimmed and case-folded)"
+        )));
+    };
+    let trace = mask_trace(&trace, args.show_pii);
+    match args.format {
+        DiffFormat::Text => write_stdout(&render_trace_text(&trace))?,
+        DiffFormat::Json => write_stdout(&render_trace_json(&trace))?,
+    }
     Ok(0)
 }
 
