@@ -46,12 +46,13 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
+/// A reading: (user or serial number, time, the record).
+type Reading = (String, i64, Value);
+
 struct Data {
     records: Vec<Rec>,
-    /// (user, timestamp, raw)
-    accel: Vec<(String, i64, Value)>,
-    /// (serial, time, raw)
-    steps: Vec<(String, i64, Value)>,
+    accel: Vec<Reading>,
+    steps: Vec<Reading>,
 }
 
 fn id(s: &str) -> String {
@@ -135,8 +136,8 @@ fn truth(d: &Data, who: &str) -> Truth {
     };
     let rec_counts = |recs: &[&Rec]| counts(recs, |r| r.id == who, |r| devices.contains(r.serial.as_str()));
     let all: Vec<&Rec> = d.records.iter().collect();
-    let accel_counts = |rows: &[&(String, i64, Value)]| counts(rows, |a| is_me(&a.0), |_| false);
-    let step_counts = |rows: &[&(String, i64, Value)]| counts(rows, |_| false, |s| devices.contains(s.0.as_str()));
+    let accel_counts = |rows: &[&Reading]| counts(rows, |a| is_me(&a.0), |_| false);
+    let step_counts = |rows: &[&Reading]| counts(rows, |_| false, |s| devices.contains(s.0.as_str()));
     let accel: Vec<_> = d.accel.iter().collect();
     let steps: Vec<_> = d.steps.iter().collect();
     for mode in ["rubric", "strict"] {
@@ -151,7 +152,7 @@ fn truth(d: &Data, who: &str) -> Truth {
     let cc = distinct(cc.into_iter().map(|r| r.raw.clone()).collect::<Vec<_>>());
     let cc: Vec<&Rec> = cc.iter().map(|raw| all.iter().copied().find(|r| &r.raw == raw).unwrap()).collect();
     let st: Vec<_> = steps.iter().copied().filter(|s| cc.iter().any(|c| c.serial == s.0)).collect();
-    let ml: Vec<(&(String, i64, Value), &(String, i64, Value))> =
+    let ml: Vec<(&Reading, &Reading)> =
         st.iter().flat_map(|s| at.iter().filter(move |a| a.1 == s.1).map(move |a| (*s, *a))).collect();
     put("customer_trusted", "rubric", rec_counts(&ct));
     put("accelerometer_trusted", "rubric", accel_counts(&at));
@@ -203,8 +204,7 @@ fn truth(d: &Data, who: &str) -> Truth {
         .insert("rubric.accelerometer_trusted", split(at.iter().filter(|a| is_me(&a.0)).map(|a| a.1).collect()));
     before_after
         .insert("strict.accelerometer_trusted", split(sat.iter().filter(|a| is_me(&a.0)).map(|a| a.1).collect()));
-    let my_steps =
-        |rows: &[&(String, i64, Value)]| rows.iter().filter(|s| devices.contains(s.0.as_str())).map(|s| s.1).collect();
+    let my_steps = |rows: &[&Reading]| rows.iter().filter(|s| devices.contains(s.0.as_str())).map(|s| s.1).collect();
     before_after.insert("step_trainer_landing", split(my_steps(&steps)));
     before_after.insert("rubric.step_trainer_trusted", split(my_steps(&st)));
     before_after.insert("strict.step_trainer_trusted", split(my_steps(&sst)));

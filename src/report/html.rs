@@ -339,9 +339,9 @@ pub fn render_html(ev: &Evidence) -> String {
     diff(ev, &mut out);
     expect(ev, &mut out);
     provenance(ev, &mut out);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<footer>Made by stedi-tui {} from the SQL in <code>{}</code>.</footer></body></html>\n",
+        "<footer>Made by stedi-tui {} from the SQL in <code>{}</code>.</footer></body></html>",
         ev.provenance.version,
         esc(&ev.report.queries_dir.display().to_string())
     );
