@@ -35,7 +35,7 @@ fn counts(c: &RowCounts) -> String {
 fn drop_text(d: &Option<StageDrop>) -> String {
     match d {
         Some(d) => format!("{} of {} kept, {} dropped", group(d.kept), group(d.input_rows), group(d.dropped)),
-        None => "a join: nothing dropped".to_string(),
+        None => "no single input to drop from (a join, or built from reference views)".to_string(),
     }
 }
 
