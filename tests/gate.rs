@@ -272,7 +272,12 @@ fn github_lines_and_sarif_point_at_each_failed_checks_sql() {
     let p = project();
     let out = {
         let mut cmd = Command::cargo_bin("stedi-tui").unwrap();
-        cmd.current_dir(&p.root).env("GITHUB_ACTIONS", "true").env("XDG_CACHE_HOME", p.root.join("xdg")).args([
+        fs::write(p.root.join("summary.md"), "an earlier step's summary\n").unwrap();
+        cmd.current_dir(&p.root)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", p.root.join("summary.md"))
+            .env("XDG_CACHE_HOME", p.root.join("xdg"));
+        cmd.args([
             "--check",
             "--quiet",
             "--data",
@@ -325,6 +330,13 @@ fn github_lines_and_sarif_point_at_each_failed_checks_sql() {
         assert_eq!(result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], file);
         assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], line);
         assert_eq!(result["level"], kind);
+    }
+    // The Markdown report is appended to the job summary, after what was there.
+    let summary = fs::read_to_string(p.root.join("summary.md")).unwrap();
+    assert!(summary.starts_with("an earlier step's summary\n"), "{}", &summary[..100]);
+    assert!(summary.len() < 64 * 1024 + 100);
+    for c in &failed {
+        assert!(summary.contains(c["id"].as_str().unwrap()), "{} in the job summary", c["id"]);
     }
     assert_eq!(sarif["version"], "2.1.0");
     assert_eq!(

@@ -182,7 +182,7 @@ fn no_output_shows_a_personal_value_of_the_input() {
     let mut found = Vec::new();
     let mut outputs = Vec::new();
     for (mode, key) in [("rubric", None), ("strict", Some(KEY))] {
-        for format in ["text", "json", "junit"] {
+        for format in ["text", "json", "junit", "html", "markdown"] {
             let report = dir.path().join(format!("report-{mode}.{format}"));
             let mut cmd = stedi();
             cmd.args(["--check", "--quiet", "--mode", mode, "--format", format, "--data", d, "--output"]).arg(&report);
@@ -209,6 +209,16 @@ fn no_output_shows_a_personal_value_of_the_input() {
     for format in ["text", "json"] {
         let console = output_text(stedi().args(["diff", "--quiet", "--format", format, "--data", d]));
         outputs.push((format!("diff {format}"), console));
+    }
+    for format in ["text", "json"] {
+        let console = output_text(stedi().args(["trace", "Ann.Lee@example.org", "--format", format, "--data", d]));
+        assert!(console.contains("customer_landing"), "{console}");
+        outputs.push((format!("trace {format}"), console));
+        // An email no record has (a rejected record's) is refused, masked too.
+        let refused =
+            stedi().args(["trace", "kim.long@example.com", "--format", format, "--data", d]).output().unwrap();
+        assert_eq!(refused.status.code(), Some(2));
+        outputs.push((format!("trace unknown {format}"), String::from_utf8_lossy(&refused.stderr).into_owned()));
     }
     outputs.push(("cache info".to_string(), output_text(stedi().args(["cache", "info", "--data", d]))));
     // forget is given an email and writes the erasure list (which holds it, as the user asked):

@@ -17,7 +17,8 @@ use crate::engine::printable::{printable, printable_path};
 use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions, Mode, PseudonymKey, QuerySource};
 use crate::progress::ProgressReporter;
 use crate::report::{
-    github_annotations, render_diff_text, render_forget_text, render_junit, render_sarif, render_text, Report,
+    github_annotations, mask_trace, render_diff_text, render_forget_text, render_html, render_junit, render_markdown,
+    render_sarif, render_text, render_trace_json, render_trace_text, Evidence, Report,
 };
 
 fn current_dir() -> PathBuf {
@@ -127,6 +128,11 @@ pub enum Format {
     Junit,
     /// SARIF 2.1.0, for code scanning: one rule per check, one result per failed check
     Sarif,
+    /// One self-contained HTML evidence report (pipeline picture, stages, checks, consent chart,
+    /// rubric vs strict, provenance)
+    Html,
+    /// The evidence report as GitHub-flavoured Markdown, under 64 KB (a CI job summary)
+    Markdown,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -180,6 +186,9 @@ pub enum Command {
     /// Erase a customer: count their rows in every table of both modes, then add them to
     /// DATA/_erasure_list.json, which every stage honours (the landing files stay untouched)
     Forget(ForgetArgs),
+    /// Trace one customer through every zone in both modes: their records in time order, their rows
+    /// in every table, what each stage dropped of them, readings before and after their consent
+    Trace(TraceArgs),
     /// Write the stages and checks as PySpark jobs for AWS Glue 5.0 / Spark 3.4+ (one per stage, a
     /// landing job, a checks job and run_all.py), running the same SQL files
     Emit(EmitArgs),
@@ -270,6 +279,21 @@ pub struct ForgetArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The customer's email (any spelling: compared trimmed and case-folded)
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+    /// Show names and emails unmasked
+    #[arg(long)]
+    pub show_pii: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Output folder (DIR/customer/landing, ...); created if missing
     #[arg(long, value_name = "DIR")]
@@ -323,6 +347,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Some(Command::Export(args)) => run_export(&args),
         Some(Command::Diff(args)) => run_diff(&args),
         Some(Command::Forget(args)) => run_forget(&args),
+        Some(Command::Trace(args)) => run_trace(&args),
         Some(Command::Emit(args)) => run_emit(&args),
         Some(Command::Cache(args)) => run_cache(&args),
         Some(Command::Init(args)) => setup::run_init(&args),
@@ -374,6 +399,8 @@ fn run_check(args: &RunArgs) -> Result<i32, CliError> {
         Format::Json => report.render_json(),
         Format::Junit => render_junit(&report),
         Format::Sarif => render_sarif(&report, &current_dir()),
+        Format::Html => render_html(&Evidence::gather(&engine, &outcomes, &options, args.show_pii)?),
+        Format::Markdown => render_markdown(&Evidence::gather(&engine, &outcomes, &options, args.show_pii)?),
     };
     if let Some(path) = &args.update_baseline {
         write_atomically(path, engine.baseline_of(&outcomes)?.render().as_bytes())?;
@@ -384,6 +411,21 @@ fn run_check(args: &RunArgs) -> Result<i32, CliError> {
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         for line in github_annotations(&report, &current_dir()) {
             eprintln!("{line}");
+        }
+    }
+    // ... and a job summary from $GITHUB_STEP_SUMMARY: the Markdown report, appended.
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
+        let markdown = render_markdown(&Evidence::gather(&engine, &outcomes, &options, args.show_pii)?);
+        let appended = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut f| f.write_all(markdown.as_bytes()));
+        if let Err(e) = appended {
+            eprintln!(
+                "stedi-tui: warning: {}: cannot append the job summary: {e}",
+                printable_path(Path::new(&summary))
+            );
         }
     }
     if let Err(why) = crate::engine::cache::history::record(&engine, &outcomes) {
@@ -548,6 +590,24 @@ fn shell_word(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
     }
+}
+
+/// Exit 0, or 2: bad input, or no customer record has the email.
+fn run_trace(args: &TraceArgs) -> Result<i32, CliError> {
+    let email = args.email.trim();
+    let shown = if args.show_pii { email.to_string() } else { crate::engine::mask::mask_value(email) };
+    let engine = Engine::run_both_modes(args.source.engine_options()?)?;
+    let Some(trace) = engine.trace(email)? else {
+        return Err(CliError(format!(
+            "trace: no customer record has the email {shown} (compared trimmed and case-folded)"
+        )));
+    };
+    let trace = mask_trace(&trace, args.show_pii);
+    match args.format {
+        DiffFormat::Text => write_stdout(&render_trace_text(&trace))?,
+        DiffFormat::Json => write_stdout(&render_trace_json(&trace))?,
+    }
+    Ok(0)
 }
 
 /// Exit 0 written, 2 bad input (a missing queries folder, SQL only DuckDB accepts, an unwritable DIR).

@@ -297,6 +297,11 @@ impl Catalog {
             checks.push(parse_check(&path, text)?);
         }
         let (diffs, erasure) = (named("diff")?, named("erasure")?);
+        // Every other file (trace/, report/, ...) is read by name when needed: its header is
+        // held to the same rules now, so a misspelt key is found on any run.
+        for (rel, text) in sql.iter() {
+            Header::parse(&sql.path_of(rel), text)?;
+        }
         Ok(Catalog { root, sql, mode, landing, references, stages, checks, diffs, erasure })
     }
 

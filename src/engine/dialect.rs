@@ -39,15 +39,21 @@ pub fn install(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The select-list tail that adds, as NULL strings, the [`KEY_COLUMNS`] a table with columns `have`
+/// lacks: `SELECT *{padding} FROM t` has every key column.
+pub fn key_padding(have: &[String]) -> String {
+    KEY_COLUMNS
+        .iter()
+        .filter(|key| !have.iter().any(|c| c.eq_ignore_ascii_case(key)))
+        .map(|key| format!(", CAST(NULL AS VARCHAR) AS {}", quote_ident(key)))
+        .collect()
+}
+
 /// Create (or refresh) `zone_columns` and every `<table>_with_keys` over `tables`, as temporary views.
 pub fn create_check_views(conn: &Connection, tables: &[String]) -> Result<()> {
     for table in tables {
         let have: Vec<String> = table_columns(conn, table)?.into_iter().map(|c| c.name).collect();
-        let padding: String = KEY_COLUMNS
-            .iter()
-            .filter(|key| !have.iter().any(|c| c.eq_ignore_ascii_case(key)))
-            .map(|key| format!(", CAST(NULL AS VARCHAR) AS {}", quote_ident(key)))
-            .collect();
+        let padding = key_padding(&have);
         conn.execute_batch(&format!(
             "CREATE OR REPLACE TEMP VIEW {} AS SELECT *{padding} FROM {}",
             quote_ident(&with_keys_view(table)),

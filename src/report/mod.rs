@@ -1,9 +1,15 @@
-//! One [`Report`] value, built from what the engine produced, rendered as text, JSON or JUnit XML.
+//! One [`Report`] value, built from what the engine produced, rendered as text, JSON or JUnit XML;
+//! the evidence reports (HTML, Markdown) add stages, consent timing, the diff and provenance.
 //! Renderers only format: every number comes from the engine.
+pub mod evidence;
+mod html;
+mod html_svg;
 mod junit;
+mod markdown;
 mod modes;
 mod sarif;
 mod text;
+mod trace;
 
 use std::path::PathBuf;
 
@@ -11,10 +17,14 @@ use crate::engine::{
     serialize_seconds, CacheStats, CheckOutcome, Engine, Mode, Result, RowSet, Severity, Timings, Zone,
 };
 
+pub use evidence::Evidence;
+pub use html::render_html;
 pub use junit::render_junit;
+pub use markdown::render_markdown;
 pub use modes::{render_diff_text, render_forget_text};
 pub use sarif::{github_annotations, render_sarif};
 pub use text::render_text;
+pub use trace::{epoch_ms, mask_trace, render_trace_json, render_trace_text};
 
 /// How many failing rows the report shows per failed check.
 pub const SAMPLE_ROWS: u64 = 5;
@@ -57,6 +67,11 @@ pub struct CheckLine {
     /// SHA-256 of the check's SQL as run.
     pub sql_sha256: String,
     /// Up to [`SAMPLE_ROWS`] failing rows, personal fields masked unless `--show-pii`.
+    /// The check's SQL as run (`{table}` filled in), for the evidence reports.
+    #[serde(skip)]
+    pub sql: String,
+    /// Up to [`SAMPLE_ROWS`] failing rows (every column ascending), personal fields masked unless
+    /// `--show-pii`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
 }
@@ -124,7 +139,7 @@ impl Report {
             let sample = if o.passed() {
                 None
             } else {
-                let rows: RowSet = engine.check_rows(o, SAMPLE_ROWS, 0)?;
+                let rows: RowSet = engine.check_sample(o, SAMPLE_ROWS)?;
                 Some(Sample { rows: rows.display_rows(show_pii), columns: rows.columns })
             };
             checks.push(CheckLine {
@@ -142,6 +157,7 @@ impl Report {
                 let_through: o.let_through.clone(),
                 baseline: o.baseline.clone(),
                 sql_sha256: o.sql_sha256.clone(),
+                sql: o.sql.clone(),
                 sample,
             });
         }

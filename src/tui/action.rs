@@ -32,6 +32,8 @@ pub enum Action {
     TogglePii,
     /// The reviewer's view: what the rubric and strict modes keep differently, by reason.
     GoDiff,
+    /// Trace one customer: a picker of customers, then their trace.
+    GoTrace,
     /// Export the trusted and curated zones as Parquet (asks for the folder).
     Export,
     /// A mouse click on the n-th line of the main area.

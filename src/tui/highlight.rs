@@ -1,112 +1,29 @@
-//! SQL syntax highlighting for the stage view: keywords, strings, numbers and comments, enough to
-//! make a stage readable at a glance. Works line by line (block comments are rare in stages).
+//! SQL syntax highlighting for the stage view: the tokens of [`crate::engine::sql_tokens`], styled
+//! for the terminal.
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-const KEYWORDS: &[&str] = &[
-    "select",
-    "from",
-    "where",
-    "and",
-    "or",
-    "not",
-    "in",
-    "is",
-    "null",
-    "join",
-    "left",
-    "right",
-    "inner",
-    "outer",
-    "on",
-    "as",
-    "distinct",
-    "group",
-    "by",
-    "order",
-    "having",
-    "union",
-    "all",
-    "except",
-    "intersect",
-    "with",
-    "case",
-    "when",
-    "then",
-    "else",
-    "end",
-    "exists",
-    "limit",
-    "offset",
-    "over",
-    "partition",
-    "desc",
-    "asc",
-    "nulls",
-    "last",
-    "first",
-    "true",
-    "false",
-    "cast",
-    "between",
-    "like",
-    "ilike",
-    "using",
-    "qualify",
-    "create",
-    "table",
-    "view",
-];
+use crate::engine::sql_tokens::{tokenize_line, TokenKind};
 
 pub fn highlight_sql(sql: &str) -> Vec<Line<'static>> {
     sql.lines().map(highlight_line).collect()
 }
 
 fn highlight_line(line: &str) -> Line<'static> {
-    let comment = Style::new().fg(Color::DarkGray).add_modifier(Modifier::ITALIC);
-    let keyword = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
-    let string = Style::new().fg(Color::Green);
-    let number = Style::new().fg(Color::Magenta);
-    let ident = Style::new().fg(Color::Yellow);
-    let mut spans = Vec::new();
-    let chars: Vec<char> = line.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let start = i;
-        if c == '-' && chars.get(i + 1) == Some(&'-') {
-            spans.push(Span::styled(chars[i..].iter().collect::<String>(), comment));
-            break;
-        } else if c == '\'' || c == '"' {
-            i += 1;
-            while i < chars.len() && chars[i] != c {
-                i += 1;
-            }
-            i = (i + 1).min(chars.len());
-            let text: String = chars[start..i].iter().collect();
-            spans.push(Span::styled(text, if c == '\'' { string } else { ident }));
-        } else if c.is_ascii_digit() {
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-                i += 1;
-            }
-            spans.push(Span::styled(chars[start..i].iter().collect::<String>(), number));
-        } else if c.is_alphabetic() || c == '_' {
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            let style = if KEYWORDS.contains(&word.to_lowercase().as_str()) { keyword } else { Style::new() };
-            spans.push(Span::styled(word, style));
-        } else {
-            while i < chars.len() && !(chars[i].is_alphanumeric() || "_'\"-".contains(chars[i])) {
-                i += 1;
-            }
-            if i == start {
-                i += 1;
-            }
-            spans.push(Span::raw(chars[start..i].iter().collect::<String>()));
-        }
-    }
+    let spans: Vec<Span<'static>> = tokenize_line(line)
+        .into_iter()
+        .map(|(kind, text)| {
+            let style = match kind {
+                TokenKind::Comment => Style::new().fg(Color::DarkGray).add_modifier(Modifier::ITALIC),
+                TokenKind::Keyword => Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                TokenKind::String => Style::new().fg(Color::Green),
+                TokenKind::Number => Style::new().fg(Color::Magenta),
+                TokenKind::Quoted => Style::new().fg(Color::Yellow),
+                TokenKind::Plain => Style::new(),
+            };
+            Span::styled(text, style)
+        })
+        .collect();
     Line::from(spans)
 }
 

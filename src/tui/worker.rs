@@ -63,6 +63,15 @@ pub enum Request {
     Diff {
         id: u64,
     },
+    /// Every customer, for the trace's picker.
+    Customers {
+        id: u64,
+    },
+    /// Trace one customer through both modes (`stedi-tui trace`).
+    Trace {
+        id: u64,
+        customer_id: String,
+    },
     /// Export the zones to `out`, gated by the run's checks as `stedi-tui export` is.
     Export {
         id: u64,
@@ -114,6 +123,14 @@ pub enum Response {
     Diffed {
         id: u64,
         diff: Box<crate::engine::diff::Diff>,
+    },
+    Customers {
+        id: u64,
+        customers: Vec<crate::engine::trace::CustomerEntry>,
+    },
+    Traced {
+        id: u64,
+        trace: Option<Box<crate::engine::trace::Trace>>,
     },
     Failed {
         id: u64,
@@ -251,6 +268,9 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
             Request::Diff { id } => Engine::run_both_modes(diff_options.clone())
                 .and_then(|both| both.diff())
                 .map(|diff| Response::Diffed { id, diff: Box::new(diff) }),
+            Request::Trace { id, customer_id } => Engine::run_both_modes(diff_options.clone())
+                .and_then(|both| both.trace(&customer_id))
+                .map(|trace| Response::Traced { id, trace: trace.map(Box::new) }),
             other => handle(&engine, &outcomes, other, &mut state),
         };
         let response = response.unwrap_or_else(|e| Response::Failed {
@@ -273,6 +293,8 @@ fn request_id(r: &Request) -> u64 {
         | Request::Profile { id, .. }
         | Request::Search { id, .. }
         | Request::Export { id, .. }
+        | Request::Customers { id }
+        | Request::Trace { id, .. }
         | Request::Diff { id } => *id,
     }
 }
@@ -318,7 +340,8 @@ fn handle(
             let rows = crate::engine::rows::fetch_rows(conn, &sql, limit, 0)?;
             Ok(Response::Page { id, offset, rows })
         }
-        Request::Diff { .. } => unreachable!("served by serve()"),
+        Request::Diff { .. } | Request::Trace { .. } => unreachable!("served by serve()"),
+        Request::Customers { id } => Ok(Response::Customers { id, customers: engine.trace_customers()? }),
         Request::Export { id, out } => {
             let message = match export(engine, outcomes, &ExportOptions::new(&out)) {
                 Ok(s) => std::iter::once(s.describe()).chain(s.notices.iter().cloned()).collect::<Vec<_>>().join("; "),

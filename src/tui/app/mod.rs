@@ -2,6 +2,7 @@
 //! for what the worker sends back. Drawing (in `views`) only reads it.
 mod input;
 mod requests;
+mod trace;
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::RecvTimeoutError;
@@ -26,6 +27,10 @@ pub enum View {
     Stage(usize),
     Table,
     Checks,
+    /// The customer picker (type to filter), then [`View::Trace`].
+    Picker,
+    /// One customer traced through every zone of both modes.
+    Trace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +46,8 @@ enum Pending {
     /// The stages' dropped rows, counted after the first frame (no request id: [`COUNTING_DROPPED`]).
     Dropped,
     Diff,
+    Customers,
+    Trace,
     Export,
     Prepare,
     Page,
@@ -70,6 +77,14 @@ pub struct App {
     pub preview: Option<Preview>,
     /// The last rubric-vs-strict comparison (computed on demand: it runs both modes).
     pub diff: Option<crate::engine::diff::Diff>,
+    /// Every customer (for the picker), fetched when it first opens.
+    pub customers: Option<Vec<crate::engine::trace::CustomerEntry>>,
+    /// What the picker's list is filtered by (matched against what it shows, masked or not).
+    pub picker_filter: String,
+    pub picker_cursor: usize,
+    /// The last customer traced, and the selected table of their trace.
+    pub trace: Option<crate::engine::trace::Trace>,
+    pub trace_cursor: usize,
     /// Filter, sort that last prepared without error (restored when a new one fails).
     applied: (Option<String>, Option<(usize, bool)>),
     pub input: Option<(InputKind, String)>,
@@ -104,6 +119,11 @@ impl App {
             stage_scroll: 0,
             preview: None,
             diff: None,
+            customers: None,
+            picker_filter: String::new(),
+            picker_cursor: 0,
+            trace: None,
+            trace_cursor: 0,
             applied: (None, None),
             input: None,
             sql_history: Vec::new(),
@@ -159,7 +179,7 @@ impl App {
 
     pub fn context(&self) -> Context {
         match self.view {
-            View::Pipeline | View::Checks | View::Diff => Context::Lists,
+            View::Pipeline | View::Checks | View::Diff | View::Picker | View::Trace => Context::Lists,
             View::Stage(_) => Context::Stage,
             View::Table => Context::Table,
         }
@@ -199,6 +219,9 @@ impl App {
     pub fn on_key(&mut self, key: KeyEvent) {
         if self.input.is_some() {
             self.on_input_key(key);
+            return;
+        }
+        if self.view == View::Picker && self.snapshot.is_some() && self.on_picker_key(key) {
             return;
         }
         if self.show_help && key.code != KeyCode::Char('q') {
@@ -244,6 +267,16 @@ impl App {
                 self.go(View::Diff);
                 if self.diff.is_none() {
                     self.send(Pending::Diff, |id| super::worker::Request::Diff { id }, Some("running both modes"));
+                }
+            }
+            Action::GoTrace => {
+                self.go(View::Picker);
+                if self.customers.is_none() {
+                    self.send(
+                        Pending::Customers,
+                        |id| super::worker::Request::Customers { id },
+                        Some("listing customers"),
+                    );
                 }
             }
             Action::Export => self.input = Some((InputKind::Export, "export".to_string())),
@@ -338,6 +371,8 @@ impl App {
                 }
             }
             View::Diff => {}
+            View::Picker => self.open_trace(),
+            View::Trace => self.open_trace_rows(),
             View::Checks => {
                 if let Action::ClickLine(line) = action {
                     // Line 0 is the header row.
@@ -443,6 +478,11 @@ impl App {
             View::Pipeline => self.pipeline_cursor = step(self.pipeline_cursor, self.pipeline_tables().len()),
             View::Checks => self.checks_cursor = step(self.checks_cursor, self.checks_sorted().len()),
             View::Diff => {}
+            View::Picker => self.picker_cursor = step(self.picker_cursor, self.picker_entries().len()),
+            View::Trace => {
+                let n = self.trace.as_ref().map_or(0, |t| t.tables.len());
+                self.trace_cursor = step(self.trace_cursor, n)
+            }
             View::Stage(_) => {
                 self.stage_scroll = (self.stage_scroll as i64 + delta.clamp(-1000, 1000)).clamp(0, 1000) as u16
             }

@@ -161,6 +161,22 @@ impl App {
                     self.diff = Some(*diff);
                 }
             }
+            Response::Customers { id, customers } => {
+                if accept(self, id) {
+                    self.customers = Some(customers);
+                }
+            }
+            Response::Traced { id, trace } => {
+                if accept(self, id) {
+                    match trace {
+                        Some(trace) => {
+                            self.trace = Some(*trace);
+                            self.trace_cursor = 0;
+                        }
+                        None => self.message = Some("no customer record has that email".to_string()),
+                    }
+                }
+            }
             Response::Exported { id, message } => {
                 if accept(self, id) {
                     self.message = Some(message);

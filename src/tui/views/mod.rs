@@ -6,6 +6,7 @@ mod help;
 mod pipeline;
 mod stage;
 mod table;
+mod trace;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -33,6 +34,8 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
             View::Table => table::draw(frame, main, app),
             View::Checks => checks::draw(frame, main, app),
             View::Diff => diff::draw(frame, main, app),
+            View::Picker => trace::draw_picker(frame, main, app),
+            View::Trace => trace::draw_trace(frame, main, app),
         }
     }
     draw_message(frame, message, app);
@@ -49,6 +52,8 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
         View::Table => "table",
         View::Checks => "checks",
         View::Diff => "rubric vs strict",
+        View::Picker => "trace: pick a customer",
+        View::Trace => "trace",
     };
     let mut spans = vec![
         Span::styled(" stedi-tui ", Style::new().bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD)),
