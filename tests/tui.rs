@@ -324,3 +324,44 @@ fn control_characters_in_values_show_as_escapes_on_screen() {
     assert!(text.contains(r"a\nPASS\u{1b}[2J\u{1}"), "{text}");
     assert!(text.contains(r"\rx"), "{text}");
 }
+
+/// The checks view shows each check's failing rows over the last `--check` runs the cache
+/// recorded, as a sparkline.
+#[test]
+fn the_checks_view_shows_a_sparkline_of_earlier_check_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::copy_tree(&common::project_root().join("sample_data"), &data);
+    let cache = dir.path().join("cache");
+    let run = |extra: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("stedi-tui")
+            .unwrap()
+            .args(["--check", "--quiet", "--data"])
+            .arg(&data)
+            .arg("--cache")
+            .arg(&cache)
+            .args(extra)
+            .env("XDG_CACHE_HOME", dir.path().join("xdg"))
+            .output()
+            .unwrap();
+        assert!(out.status.code().is_some_and(|c| c < 2));
+    };
+    run(&[]);
+    run(&["--select", "duplicate.*"]);
+    run(&[]);
+    let mut options = EngineOptions::new(&data, common::queries_dir());
+    options.cache = stedi_tui::engine::CacheChoice::Dir(cache);
+    let mut app = App::new(worker::spawn(options, CheckOptions::default()), "data".to_string());
+    app.wait_idle(Duration::from_secs(60));
+    key(&mut app, KeyCode::Char('c'));
+    let text = screen(&mut app, 160, 50);
+    assert!(text.contains("trend"), "{text}");
+    let line = |id: &str| {
+        text.lines().find(|l| l.contains(&format!(" {id} "))).unwrap_or_else(|| panic!("{id}: {text}")).to_string()
+    };
+    // Two runs of the orphan check (the second run selected only duplicates), three of duplicate.
+    assert!(line("orphan.accelerometer_landing").contains("██ "), "{}", line("orphan.accelerometer_landing"));
+    assert!(line("duplicate.customer_landing").contains("███ "), "{}", line("duplicate.customer_landing"));
+    let leak = line("consent_leak.customer_trusted");
+    assert!(leak.contains(" ·· ") && !leak.contains("···"), "two runs without failing rows: {leak}");
+}

@@ -30,6 +30,8 @@ pub struct Snapshot {
     pub cache: crate::engine::CacheStats,
     /// Some stages' dropped rows are being counted on another thread ([`Response::Dropped`]).
     pub counting_dropped: bool,
+    /// Each check's failing rows in the last `--check` runs the cache recorded, oldest first.
+    pub history: std::collections::BTreeMap<String, Vec<u64>>,
 }
 
 #[derive(Debug, Clone)]
@@ -208,6 +210,22 @@ fn is_base_table(conn: &duckdb::Connection, name: &str) -> crate::engine::Result
     Ok(n > 0)
 }
 
+/// The last [`HISTORY_RUNS`] recorded failing-row counts of each check (none without a cache).
+fn recent_history(engine: &Engine) -> std::collections::BTreeMap<String, Vec<u64>> {
+    let mut history: std::collections::BTreeMap<String, Vec<u64>> = std::collections::BTreeMap::new();
+    for entry in crate::engine::cache::history::read(engine.connection(), None).unwrap_or_default() {
+        history.entry(entry.check_id).or_default().push(entry.failing_rows);
+    }
+    for runs in history.values_mut() {
+        let skip = runs.len().saturating_sub(HISTORY_RUNS);
+        runs.drain(..skip);
+    }
+    history
+}
+
+/// How many runs the checks view's sparklines show.
+pub const HISTORY_RUNS: usize = 10;
+
 fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Request>, out: Sender<Response>) {
     let diff_options = options.clone();
     let mut engine = match Engine::open(options) {
@@ -250,6 +268,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
         timings: engine.timings,
         cache: engine.cache.clone(),
         counting_dropped: counting_conn.is_some(),
+        history: recent_history(&engine),
     };
     let _ = out.send(Response::Loaded(Box::new(snapshot)));
     if let Some(conn) = counting_conn {

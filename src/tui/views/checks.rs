@@ -5,12 +5,14 @@ use ratatui::widgets::{Block, Cell, Row, Table, TableState};
 use ratatui::Frame;
 
 use super::thousands;
+use crate::engine::cache::history::sparkline;
 use crate::engine::printable::printable;
 use crate::engine::Severity;
 use crate::tui::app::App;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let checks = app.checks_sorted();
+    let history = app.snapshot.as_ref().map(|s| s.history.clone()).unwrap_or_default();
     let rows: Vec<Row> = checks
         .iter()
         .map(|c| {
@@ -24,6 +26,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 Cell::from(c.severity.as_str()),
                 Cell::from(printable(&c.id).into_owned()),
                 Cell::from(format!("{:>9}", thousands(c.failing_rows))),
+                // The failing rows of the last --check runs (`stedi-tui history` has them all).
+                Cell::from(history.get(&c.id).map(|runs| sparkline(runs)).unwrap_or_default())
+                    .style(Style::new().fg(Color::Cyan)),
                 Cell::from(printable(&c.description).into_owned()).style(Style::new().fg(Color::Gray)),
             ])
         })
@@ -39,10 +44,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             Constraint::Length(5),
             Constraint::Length(40),
             Constraint::Length(9),
+            Constraint::Length(crate::tui::worker::HISTORY_RUNS as u16),
             Constraint::Min(10),
         ],
     )
-    .header(Row::new(vec!["", "sev", "check", "  failing", "description"]).style(Style::new().bold()))
+    .header(Row::new(vec!["", "sev", "check", "  failing", "trend", "description"]).style(Style::new().bold()))
     .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
     .block(Block::bordered().title(title));
     let mut state = TableState::default().with_selected(Some(app.checks_cursor));
