@@ -71,7 +71,7 @@ pub struct SourceArgs {
     /// Stage set: rubric (the original project, flaws included) or strict (queries/strict/; every
     /// check an error; needs a pseudonym key). diff and forget always run both
     #[arg(long, value_enum, default_value = "rubric")]
-    pub mode: Mode,
+    pub mode: ModeArg,
     /// Key of the strict ML table's pseudonyms (16+ characters); prefer the STEDI_PSEUDONYM_KEY
     /// environment variable, which other users cannot see in the process list
     #[arg(long, value_name = "KEY")]
@@ -87,7 +87,7 @@ impl SourceArgs {
             queries: QuerySource::choose(self.queries.as_deref()),
             threads: self.threads,
             memory_limit: self.memory_limit.clone(),
-            mode: self.mode,
+            mode: self.mode.into(),
             pseudonym_key: key,
             temp_dir: self.temp_dir.clone(),
             cache: self.cache_choice(),
@@ -245,7 +245,7 @@ pub struct EmitArgs {
     pub queries: Option<PathBuf>,
     /// Stage set of the jobs: rubric or strict (whose jobs need a pseudonym key when they run)
     #[arg(long, value_enum, default_value = "rubric")]
-    pub mode: Mode,
+    pub mode: ModeArg,
     /// The jobs' default --data and --out, e.g. s3://stedi-lakehouse (landing and zones in one bucket)
     #[arg(long, value_name = "URI")]
     pub bucket: Option<String>,
@@ -341,6 +341,25 @@ impl From<EngineError> for CliError {
     }
 }
 
+/// `--mode`: the engine's [`Mode`], as the command line spells it (the engine knows no clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// `trusted/`, `curated/`: the Udacity rubric's Glue jobs, reproduced as they were
+    Rubric,
+    /// `strict/trusted/`, `strict/curated/`: latest-record consent, no pre-consent readings, owner join,
+    /// pseudonymous ML table; every check counts as an error
+    Strict,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::Rubric => Mode::Rubric,
+            ModeArg::Strict => Mode::Strict,
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Some(Command::Generate(args)) => run_generate(&args),
@@ -370,13 +389,12 @@ fn check_options(args: &RunArgs) -> Result<CheckOptions, CliError> {
         None => None,
     };
     let selection = crate::engine::gate::Selection { select: args.select.clone(), exclude: args.exclude.clone() };
-    // Strict mode implies --strict (the engine enforces it too).
-    Ok(CheckOptions { strict: args.strict || args.source.mode == Mode::Strict, expect, selection, baseline })
+    Ok(CheckOptions { strict: args.strict, expect, selection, baseline })
 }
 
 fn run_tui(args: &RunArgs) -> Result<i32, CliError> {
     // Fail on a bad folder before taking over the screen, so the error stays readable.
-    crate::engine::Catalog::load_mode(QuerySource::choose(args.source.queries.as_deref()), args.source.mode)?;
+    crate::engine::Catalog::load_mode(QuerySource::choose(args.source.queries.as_deref()), args.source.mode.into())?;
     if !args.source.data.is_dir() {
         return Err(EngineError::input(&args.source.data, "data folder not found").into());
     }
@@ -393,7 +411,7 @@ fn run_check(args: &RunArgs) -> Result<i32, CliError> {
     let progress = ProgressReporter::stderr(args.source.quiet);
     let outcomes = engine.run_all(&options, &mut |p| progress.update(&p))?;
     progress.finish();
-    let report = Report::build(&engine, &outcomes, options.strict, args.show_pii)?;
+    let report = Report::build(&engine, &outcomes, options.is_strict(engine.catalog.mode), args.show_pii)?;
     let rendered = match args.format {
         Format::Text => render_text(&report),
         Format::Json => report.render_json(),
@@ -616,7 +634,7 @@ fn run_emit(args: &EmitArgs) -> Result<i32, CliError> {
     let options = EmitOptions {
         queries: QuerySource::choose(args.queries.as_deref()),
         out: args.out.clone(),
-        mode: args.mode,
+        mode: args.mode.into(),
         bucket: args.bucket.clone(),
     };
     let emitted = emit_glue(&options)?;
@@ -698,18 +716,7 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
     let choice = cache_choice(args.cache.as_deref(), false);
     match args.action {
         CacheAction::Clear => {
-            // A cache a running stedi-tui holds stays: deleting it under the TUI would only
-            // hide it (the TUI goes on writing to it).
-            for dir in cache::candidate_dirs(&args.data, &choice) {
-                let file = dir.join(cache::CACHE_FILE);
-                if cache::held_by_another(&file) {
-                    return Err(CliError(format!(
-                        "{}: in use by another stedi-tui; close it and clear again",
-                        printable_path(&file)
-                    )));
-                }
-            }
-            let removed = cache::clear(&args.data, &choice)?;
+            let removed = cache::clear_unless_held(&args.data, &choice)?;
             match removed.first() {
                 Some(file) => {
                     let others = match removed.len() - 1 {

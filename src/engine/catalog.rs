@@ -38,7 +38,7 @@ impl Zone {
 }
 
 /// Which stage set builds the zone tables: the original project's (flaws included) or the strict one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// `trusted/`, `curated/`: the Udacity rubric's Glue jobs, reproduced as they were

@@ -26,6 +26,12 @@ pub struct CheckOptions {
 }
 
 impl CheckOptions {
+    /// The one rule: strict mode (`--mode strict`) implies `--strict`, and either makes every
+    /// failing check an error, thresholds and baselines aside.
+    pub fn is_strict(&self, mode: super::Mode) -> bool {
+        self.strict || mode == super::Mode::Strict
+    }
+
     /// Read an `--expect` file: a JSON object `{"table": rows}`.
     pub fn read_expect(path: &Path) -> Result<BTreeMap<String, u64>> {
         let text = std::fs::read_to_string(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
@@ -196,13 +202,10 @@ impl Engine {
                 self.cache.checks_reused += 1;
             } else {
                 let create = format!("CREATE OR REPLACE TABLE {} AS {}", quote_ident(&result_table), check.sql);
-                self.conn.execute_batch(&create).map_err(|e| match EngineError::from(e) {
-                    EngineError::Cancelled => EngineError::Cancelled,
-                    other => EngineError::sql(
-                        &check.def.path,
-                        format!("check {}: {}", check.id, other.to_string().trim_start_matches("duckdb: ")),
-                    ),
-                })?;
+                let what = format!("check {}", check.id);
+                self.conn
+                    .execute_batch(&create)
+                    .map_err(|e| EngineError::sql_failed(&check.def.path, Some(&what), e))?;
                 self.cache.checks_run += 1;
                 schema.tables.insert(result_table.clone());
             }
@@ -214,7 +217,7 @@ impl Engine {
                 records.push((key, fp.clone(), failing_rows, check_started.elapsed().as_secs_f64()));
             }
             // Strict mode implies --strict: every check is an error.
-            let strict = options.strict || self.catalog.mode == super::Mode::Strict;
+            let strict = options.is_strict(self.catalog.mode);
             let sql_sha256 = gate::sql_sha256(&check.sql);
             let baseline = match &options.baseline {
                 Some(base) if !strict => {

@@ -52,10 +52,7 @@ pub struct Diff {
 }
 
 fn duck_error(path: &std::path::Path, e: duckdb::Error) -> EngineError {
-    match EngineError::from(e) {
-        EngineError::Cancelled => EngineError::Cancelled,
-        other => EngineError::sql(path, other.to_string().trim_start_matches("duckdb: ")),
-    }
+    EngineError::sql_failed(path, None, e)
 }
 
 impl Engine {

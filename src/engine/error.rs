@@ -26,6 +26,26 @@ impl EngineError {
     pub fn sql(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
         EngineError::Sql { path: path.as_ref().to_path_buf(), message: message.into() }
     }
+
+    /// DuckDB failed running the SQL of `path`: an error naming that file (`what` first, e.g.
+    /// `check duplicate.customer_landing`), or [`EngineError::Cancelled`] when the user interrupted it.
+    pub fn sql_failed(path: impl AsRef<Path>, what: Option<&str>, e: duckdb::Error) -> Self {
+        match EngineError::from(e) {
+            EngineError::Cancelled => EngineError::Cancelled,
+            other => {
+                let message = other.message().to_string();
+                EngineError::sql(path, what.map_or(message.clone(), |w| format!("{w}: {message}")))
+            }
+        }
+    }
+
+    /// The message without the `duckdb: ` a DuckDB error is shown with.
+    pub fn message(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            EngineError::Duck(message) => one_line(message).into(),
+            other => other.to_string().into(),
+        }
+    }
 }
 
 /// DuckDB messages can span lines (hints, caret markers); the CLI promises one line, and one that

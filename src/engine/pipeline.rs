@@ -124,10 +124,7 @@ impl Engine {
                 _ => {
                     cache::unrecord(&self.conn, &stage.name)?;
                     let create = format!("CREATE OR REPLACE TABLE {} AS {}", quote_ident(&stage.name), stage.sql);
-                    self.conn.execute_batch(&create).map_err(|e| match EngineError::from(e) {
-                        EngineError::Cancelled => EngineError::Cancelled,
-                        other => EngineError::sql(&stage.path, other.to_string().trim_start_matches("duckdb: ")),
-                    })?;
+                    self.conn.execute_batch(&create).map_err(|e| EngineError::sql_failed(&stage.path, None, e))?;
                     let rows: i64 = self.conn.query_row(
                         &format!("SELECT count(*) FROM {}", quote_ident(&stage.name)),
                         [],

@@ -108,7 +108,7 @@ pub struct Trace {
 }
 
 fn sql_error(path: &std::path::Path, e: duckdb::Error) -> EngineError {
-    EngineError::sql(path, e.to_string().trim_start_matches("duckdb: ").to_string())
+    EngineError::sql_failed(path, None, e)
 }
 
 /// What happened in each record, from the one before it.

@@ -64,7 +64,7 @@ impl Evidence {
         options: &CheckOptions,
         show_pii: bool,
     ) -> Result<Evidence> {
-        let report = Report::build(engine, outcomes, options.strict, show_pii)?;
+        let report = Report::build(engine, outcomes, options.is_strict(engine.catalog.mode), show_pii)?;
         let mut stages = Vec::new();
         for ev in engine.stage_evidence(STAGE_SAMPLE_ROWS)? {
             let stage = engine.catalog.stage(&ev.flow.stage).expect("a flow per stage");

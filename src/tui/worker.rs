@@ -14,9 +14,7 @@ use crate::engine::flow::StageFlow;
 use crate::engine::load::table_columns;
 use crate::engine::rows::count_rows;
 use crate::engine::sql_text::{quote_ident, quote_literal};
-use crate::engine::{
-    CheckOptions, CheckOutcome, Engine, EngineError, EngineOptions, Progress, RowSet, TableStats, Timings,
-};
+use crate::engine::{CheckOptions, CheckOutcome, Engine, EngineOptions, Progress, RowSet, TableStats, Timings};
 
 /// Everything the UI shows about a finished run.
 #[derive(Debug, Clone)]
@@ -292,13 +290,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
                 .map(|trace| Response::Traced { id, trace: trace.map(Box::new) }),
             other => handle(&engine, &outcomes, other, &mut state),
         };
-        let response = response.unwrap_or_else(|e| Response::Failed {
-            id,
-            message: match e {
-                EngineError::Cancelled => "cancelled".to_string(),
-                other => other.to_string().trim_start_matches("duckdb: ").to_string(),
-            },
-        });
+        let response = response.unwrap_or_else(|e| Response::Failed { id, message: e.message().into_owned() });
         if out.send(response).is_err() {
             break;
         }

@@ -327,6 +327,18 @@ pub fn clear(data_dir: &Path, choice: &CacheChoice) -> Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
+/// `cache clear`: like [`clear`], but a cache a running stedi-tui holds stays (deleting it under
+/// the TUI would only hide it: the TUI goes on writing to it), and the clear is refused.
+pub fn clear_unless_held(data_dir: &Path, choice: &CacheChoice) -> Result<Vec<PathBuf>> {
+    for dir in candidate_dirs(data_dir, choice) {
+        let file = dir.join(CACHE_FILE);
+        if held_by_another(&file) {
+            return Err(EngineError::input(&file, "in use by another stedi-tui; close it and clear again"));
+        }
+    }
+    clear(data_dir, choice)
+}
+
 /// Whether another process (a TUI, another run) holds a cache file open: opening it for writing
 /// then fails on DuckDB's lock. A file that is not there or cannot be opened for another reason
 /// is not held.
