@@ -1,6 +1,7 @@
 //! The engine: landing files -> landing tables -> stages -> checks, all in one embedded DuckDB.
 //! It knows nothing of terminals: the CLI, the report renderers and the TUI drive it through
 //! [`Engine`] and read the [`TableStats`] and [`CheckOutcome`]s it produced.
+pub mod browse;
 pub mod cache;
 pub mod catalog;
 pub mod checks;

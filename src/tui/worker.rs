@@ -8,12 +8,11 @@ use std::thread::JoinHandle;
 
 use duckdb::InterruptHandle;
 
+pub use crate::engine::browse::ColumnProfile;
+use crate::engine::browse::{profile, Browser};
 use crate::engine::catalog::Catalog;
 use crate::engine::export::{export, ExportError, ExportOptions};
 use crate::engine::flow::StageFlow;
-use crate::engine::load::table_columns;
-use crate::engine::rows::count_rows;
-use crate::engine::sql_text::{quote_ident, quote_literal};
 use crate::engine::{CheckOptions, CheckOutcome, Engine, EngineOptions, Progress, RowSet, TableStats, Timings};
 
 /// Everything the UI shows about a finished run.
@@ -79,19 +78,6 @@ pub enum Request {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ColumnProfile {
-    pub column: String,
-    pub data_type: String,
-    pub rows: u64,
-    pub nulls: u64,
-    pub distinct: u64,
-    pub min: Option<String>,
-    pub max: Option<String>,
-    /// Counts in equal-width buckets from min to max (numbers only).
-    pub histogram: Vec<u64>,
-}
-
 pub enum Response {
     Ready(Arc<InterruptHandle>),
     Progress(Progress),
@@ -153,59 +139,6 @@ pub fn spawn(options: EngineOptions, checks: CheckOptions) -> Worker {
     let (resp_tx, resp_rx) = std::sync::mpsc::channel::<Response>();
     let handle = std::thread::spawn(move || serve(options, checks, req_rx, resp_tx));
     Worker { requests: req_tx, responses: resp_rx, handle }
-}
-
-/// What the SQL prompt and the filter run must be one query: DuckDB parses it (without running it)
-/// and anything else, e.g. `SELECT 1; DELETE FROM customer_trusted`, is refused: it could change
-/// tables the cache reuses. (duckdb-rs runs every statement but the last while preparing.)
-fn one_query(conn: &duckdb::Connection, sql: &str) -> crate::engine::Result<()> {
-    let parsed: String = conn.query_row("SELECT json_serialize_sql(?::VARCHAR)", [sql], |r| r.get(0))?;
-    let parsed: serde_json::Value = serde_json::from_str(&parsed).unwrap_or_default();
-    let refused = || crate::engine::EngineError::Duck("one query at a time, and only a query (SELECT)".to_string());
-    if parsed["error"] == serde_json::Value::Bool(true) {
-        let why = parsed["error_message"].as_str().unwrap_or("not a query");
-        // DuckDB serialises only SELECTs: anything else is refused as such, a typo as DuckDB says.
-        return Err(if why.starts_with("Only SELECT") {
-            refused()
-        } else {
-            crate::engine::EngineError::Duck(why.to_string())
-        });
-    }
-    match parsed["statements"].as_array().map(Vec::len) {
-        Some(1) => Ok(()),
-        _ => Err(refused()),
-    }
-}
-
-/// What the worker remembers between requests: how many previews it materialised, and which
-/// relations are tables (rowid paging) rather than views (LIMIT/OFFSET), asked once per name
-/// rather than on every page.
-#[derive(Default)]
-struct WorkerState {
-    prepared: u64,
-    base_tables: std::collections::HashMap<String, bool>,
-}
-
-impl WorkerState {
-    fn is_base_table(&mut self, conn: &duckdb::Connection, name: &str) -> crate::engine::Result<bool> {
-        if let Some(known) = self.base_tables.get(name) {
-            return Ok(*known);
-        }
-        let known = is_base_table(conn, name)?;
-        self.base_tables.insert(name.to_string(), known);
-        Ok(known)
-    }
-}
-
-/// Whether `name` is a table (temporary or of the main schema), which pages by rowid, rather than
-/// a view (a landing table), which pages by LIMIT/OFFSET.
-fn is_base_table(conn: &duckdb::Connection, name: &str) -> crate::engine::Result<bool> {
-    let n: i64 = conn.query_row(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
-        [name],
-        |r| r.get(0),
-    )?;
-    Ok(n > 0)
 }
 
 /// The last [`HISTORY_RUNS`] recorded failing-row counts of each check (none without a cache).
@@ -277,7 +210,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
             let _ = out.send(Response::Dropped(counted.map_err(|e| e.to_string())));
         });
     }
-    let mut state = WorkerState::default();
+    let mut browser = Browser::default();
     while let Ok(request) = requests.recv() {
         let id = request_id(&request);
         let response = match request {
@@ -288,7 +221,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
             Request::Trace { id, customer_id } => Engine::run_both_modes(diff_options.clone())
                 .and_then(|both| both.trace(&customer_id))
                 .map(|trace| Response::Traced { id, trace: trace.map(Box::new) }),
-            other => handle(&engine, &outcomes, other, &mut state),
+            other => handle(&engine, &outcomes, other, &mut browser),
         };
         let response = response.unwrap_or_else(|e| Response::Failed { id, message: e.message().into_owned() });
         if out.send(response).is_err() {
@@ -314,42 +247,16 @@ fn handle(
     engine: &Engine,
     outcomes: &[CheckOutcome],
     request: Request,
-    state: &mut WorkerState,
+    browser: &mut Browser,
 ) -> crate::engine::Result<Response> {
-    let prepared = &mut state.prepared;
     let conn = engine.connection();
     match request {
         Request::Prepare { id, sql, direct_table } => {
-            // A base table pages by rowid as it is, a landing table (a view of the cache, no rowid)
-            // by LIMIT/OFFSET, which DuckDB serves from the right row group (~10 ms at 8 million
-            // rows); anything else (filter, sort, ad-hoc query) is materialised once so every
-            // later page is a cheap rowid range, not a re-run.
-            let table = match direct_table {
-                Some(t) => t,
-                None => {
-                    *prepared += 1;
-                    let name = format!("preview_{}", *prepared);
-                    one_query(conn, &sql)?;
-                    conn.execute(&format!("CREATE OR REPLACE TEMP TABLE {} AS {sql}", quote_ident(&name)), [])?;
-                    if *prepared > 1 {
-                        let old = format!("preview_{}", *prepared - 1);
-                        conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote_ident(&old)))?;
-                    }
-                    name
-                }
-            };
-            let total = count_rows(conn, &format!("SELECT * FROM {}", quote_ident(&table)))?;
-            let columns = table_columns(conn, &table)?.into_iter().map(|c| (c.name, c.data_type)).collect();
+            let (table, total, columns) = browser.prepare(conn, &sql, direct_table)?;
             Ok(Response::Prepared { id, table, total, columns })
         }
         Request::Page { id, table, offset, limit } => {
-            let sql = if state.is_base_table(conn, &table)? {
-                format!("SELECT * FROM {} WHERE rowid >= {offset} AND rowid < {}", quote_ident(&table), offset + limit)
-            } else {
-                format!("SELECT * FROM {} LIMIT {limit} OFFSET {offset}", quote_ident(&table))
-            };
-            let rows = crate::engine::rows::fetch_rows(conn, &sql, limit, 0)?;
-            Ok(Response::Page { id, offset, rows })
+            Ok(Response::Page { id, offset, rows: browser.page(conn, &table, offset, limit)? })
         }
         Request::Diff { .. } | Request::Trace { .. } => unreachable!("served by serve()"),
         Request::Customers { id } => Ok(Response::Customers { id, customers: engine.trace_customers()? }),
@@ -362,73 +269,10 @@ fn handle(
             Ok(Response::Exported { id, message })
         }
         Request::Profile { id, table, column } => {
-            Ok(Response::Profile { id, profile: profile(engine, &table, &column)? })
+            Ok(Response::Profile { id, profile: profile(conn, &table, &column)? })
         }
         Request::Search { id, table, from, text, columns } => {
-            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            let any: Vec<String> = columns
-                .iter()
-                .map(|c| format!("CAST({} AS VARCHAR) ILIKE {} ESCAPE '\\'", quote_ident(c), quote_literal(&pattern)))
-                .collect();
-            // A view has no rowid: its rows are numbered in scan order, as LIMIT/OFFSET pages them.
-            let source = if state.is_base_table(conn, &table)? {
-                quote_ident(&table)
-            } else {
-                format!("(SELECT *, row_number() OVER () - 1 AS rowid FROM {})", quote_ident(&table))
-            };
-            let sql = format!("SELECT min(rowid) FROM {source} WHERE rowid >= {from} AND ({})", any.join(" OR "));
-            let row: Option<i64> = conn.query_row(&sql, [], |r| r.get(0))?;
-            Ok(Response::Found { id, row: row.map(|r| r as u64) })
+            Ok(Response::Found { id, row: browser.search(conn, &table, from, &text, &columns)? })
         }
     }
-}
-
-const BUCKETS: usize = 24;
-
-fn profile(engine: &Engine, table: &str, column: &str) -> crate::engine::Result<ColumnProfile> {
-    let conn = engine.connection();
-    let (t, c) = (quote_ident(table), quote_ident(column));
-    let data_type = table_columns(conn, table)?
-        .into_iter()
-        .find(|col| col.name == column)
-        .map(|col| col.data_type)
-        .unwrap_or_default();
-    let (rows, nulls, distinct, min, max): (i64, i64, i64, Option<String>, Option<String>) = conn.query_row(
-        &format!(
-            "SELECT count(*), count(*) - count({c}), approx_count_distinct({c}), min({c})::VARCHAR, max({c})::VARCHAR FROM {t}"
-        ),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-    )?;
-    let numeric = ["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "UBIGINT", "UINTEGER"]
-        .iter()
-        .any(|n| data_type.starts_with(n))
-        || data_type.starts_with("DECIMAL");
-    let mut histogram = vec![0u64; BUCKETS];
-    if numeric && rows > nulls {
-        let sql = format!(
-            "WITH b AS (SELECT min({c})::DOUBLE AS lo, max({c})::DOUBLE AS hi FROM {t}) \
-             SELECT least({n} - 1, CASE WHEN hi = lo THEN 0 ELSE floor(({c}::DOUBLE - lo) / (hi - lo) * {n}) END)::BIGINT AS bucket, count(*) \
-             FROM {t}, b WHERE {c} IS NOT NULL GROUP BY bucket",
-            n = BUCKETS
-        );
-        let mut stmt = conn.prepare(&sql)?;
-        let buckets = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
-        for b in buckets {
-            let (bucket, n) = b?;
-            histogram[bucket.clamp(0, BUCKETS as i64 - 1) as usize] = n as u64;
-        }
-    } else {
-        histogram.clear();
-    }
-    Ok(ColumnProfile {
-        column: column.to_string(),
-        data_type,
-        rows: rows as u64,
-        nulls: nulls as u64,
-        distinct: distinct as u64,
-        min,
-        max,
-        histogram,
-    })
 }
