@@ -532,7 +532,7 @@ fn load_batches(
                 // One statement read the whole batch: each file gets its share of the time by size.
                 sources[i].elapsed = elapsed.mul_f64(sources[i].bytes as f64 / bytes.max(1) as f64);
             }
-        } else if batch.len() == 1 && kind.form() == Form::Text {
+        } else if end - start == 1 && kind.form() == Form::Text {
             // Refused as it would be on its own: validated record by record.
             let i = order[start];
             load_validated(conn, table, columns, std::slice::from_mut(&mut sources[i]))?;
