@@ -158,10 +158,9 @@ pub fn validate_reader(
         };
         text_bytes += n as u64;
         framer.feed(&chunk[..n], &mut |r| checker.record(r));
-        if checker.out.records.len() >= BATCH_TEXT || checker.out.rejects.len() >= BATCH_REJECTS {
-            if !on_batch(std::mem::take(&mut checker.out)) {
-                return Ok(FileEnd::Read);
-            }
+        let full = checker.out.records.len() >= BATCH_TEXT || checker.out.rejects.len() >= BATCH_REJECTS;
+        if full && !on_batch(std::mem::take(&mut checker.out)) {
+            return Ok(FileEnd::Read);
         }
     }
     framer.finish(&mut |r| checker.record(r));

@@ -193,7 +193,7 @@ impl Framer {
         self.column += run.len() as u64;
         self.after_cr = false;
         if self.mode == Mode::Sniff && self.buf.len() >= MAX_RECORD {
-            self.into_array(emit);
+            self.reframe_as_array(emit);
         }
     }
 
@@ -206,7 +206,7 @@ impl Framer {
         }
         match self.mode {
             Mode::Sniff | Mode::Held => {
-                self.into_array(emit);
+                self.reframe_as_array(emit);
                 self.end_record(None, emit);
             }
             _ => self.end_record(None, emit),
@@ -333,7 +333,7 @@ impl Framer {
             self.escaped = false;
             if self.mode == Mode::Sniff {
                 // The file's array spans lines: its elements are the records.
-                self.into_array(emit);
+                self.reframe_as_array(emit);
             }
             return;
         }
@@ -371,7 +371,7 @@ impl Framer {
             _ => {}
         }
         if self.mode == Mode::Sniff && self.buf.len() >= MAX_RECORD {
-            self.into_array(emit);
+            self.reframe_as_array(emit);
         }
     }
 
@@ -435,7 +435,7 @@ impl Framer {
     }
 
     /// The first value of the file is its array: frame what was held of it again, as elements.
-    fn into_array(&mut self, emit: &mut impl FnMut(Record<'_>)) {
+    fn reframe_as_array(&mut self, emit: &mut impl FnMut(Record<'_>)) {
         let held = std::mem::take(&mut self.buf);
         let here = (self.line, self.column, self.offset, self.after_cr);
         let (line, column, offset) = self.start;
