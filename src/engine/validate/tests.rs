@@ -72,20 +72,23 @@ fn rejects(out: &Validated) -> Vec<(u64, String)> {
     out.rejects.iter().map(|r| (r.line, r.reason.clone())).collect()
 }
 
+/// Readings as `text`: `loaded` of them load and these (position, reason) are rejected.
+fn assert_readings(text: &str, loaded: u64, rejected: &[(u64, &str)]) {
+    let out = validate_text(text, &reading_columns());
+    assert_eq!(out.count, loaded, "{:?}", out.rejects);
+    assert_eq!(rejects(&out), rejected.iter().map(|(n, r)| (*n, r.to_string())).collect::<Vec<_>>());
+}
+
 #[test]
 fn an_ndjson_file_whose_first_line_is_an_array_loses_only_that_line() {
     let text = format!("[1, 2]\n{}\n{}\n", reading("1", "0.5"), reading("2", "0.5"));
-    let out = validate_text(&text, &reading_columns());
-    assert_eq!(out.count, 2);
-    assert_eq!(rejects(&out), [(1, "not a JSON object but an array".to_string())]);
+    assert_readings(&text, 2, &[(1, "not a JSON object but an array")]);
 }
 
 #[test]
 fn records_separated_by_lone_carriage_returns_are_counted_one_by_one() {
     let text = format!("{}\r{}\r{}\r", reading("1", "0.5"), reading("2", "true"), reading("3", "0.5"));
-    let out = validate_text(&text, &reading_columns());
-    assert_eq!(out.count, 2);
-    assert_eq!(rejects(&out), [(2, "\"x\" is a boolean (true), not DOUBLE".to_string())]);
+    assert_readings(&text, 2, &[(2, "\"x\" is a boolean (true), not DOUBLE")]);
 }
 
 #[test]
@@ -119,16 +122,13 @@ fn pretty_printed_records_are_one_record_each() {
 #[test]
 fn array_elements_are_rejected_by_element_number() {
     let text = format!("[\n{},\n{},\n{}\n]\n", reading("1", "0.5"), reading("2.5", "0.5"), reading("3", "0.5"));
-    let out = validate_text(&text, &reading_columns());
-    assert_eq!(out.count, 2);
-    assert_eq!(rejects(&out), [(2, "element 2: \"timestamp\" is the number 2.5, not BIGINT".to_string())]);
+    assert_readings(&text, 2, &[(2, "element 2: \"timestamp\" is the number 2.5, not BIGINT")]);
 }
 
 #[test]
 fn a_malformed_record_is_placed_in_the_file() {
     let text = format!("{}\n  {{\"user\": \"a@b.c\", \"timestamp\": 1,, \"x\": 1}}\n", reading("1", "0.5"));
-    let out = validate_text(&text, &reading_columns());
-    assert_eq!(rejects(&out), [(2, "malformed JSON: key must be a string at line 2 column 36".to_string())]);
+    assert_readings(&text, 1, &[(2, "malformed JSON: key must be a string at line 2 column 36")]);
 }
 
 #[test]
