@@ -104,7 +104,7 @@ def order_stages(stages):
     return order
 
 
-KEY_COLUMNS = ("email", "user", "serialNumber", "customer_pseudonym")
+KEY_COLUMNS = ("email", "user", "serialNumber", "customer_pseudonym", "device_pseudonym")
 
 
 def create_check_views(con, tables):
@@ -185,8 +185,12 @@ def main():
     for email in erased:
         con.execute("INSERT INTO erased_customers VALUES (?)", [email])
     landing = list(tables)
-    for path in sql_files(os.path.join(q, "reference")):
-        con.execute(f'CREATE OR REPLACE VIEW "{stem(path)}" AS {read_sql(path)}')
+    # The run's clock, as src/engine/pipeline.rs makes it (consent dated later is not consent yet).
+    con.execute("CREATE TABLE as_of (epoch_ms BIGINT NOT NULL)")
+    con.execute("INSERT INTO as_of VALUES (?)", [int(time.time() * 1000)])
+    # Reference views read each other (consent_by_email reads customer_records): in their order.
+    for name, sql in order_stages([(stem(p), read_sql(p)) for p in sql_files(os.path.join(q, "reference"))]):
+        con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {sql}')
     seconds["load"] = time.perf_counter() - started
 
     started = time.perf_counter()

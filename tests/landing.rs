@@ -184,3 +184,277 @@ fn a_non_rubric_ml_table_passes_the_pii_check() {
     assert!(pii.passed());
     assert!(outcomes.iter().all(|o| o.passed()), "clean generated data");
 }
+
+/// (line, reason) of each reject of `table` from the file named `file`, in order.
+fn rejects_of(engine: &Engine, table: &str, file: &str) -> Vec<(u64, String)> {
+    engine
+        .fetch(&format!("SELECT source_file, line, reason FROM {table}_rejected ORDER BY source_file, line"), 1_000, 0)
+        .unwrap()
+        .rows
+        .into_iter()
+        .filter(|r| r[0].as_deref().is_some_and(|p| p.ends_with(&format!("/{file}"))))
+        .map(|r| (r[1].as_deref().unwrap().parse().unwrap(), r[2].clone().unwrap()))
+        .collect()
+}
+
+/// (file name, rows, rejected) of every file of a landing table.
+fn per_file(engine: &Engine, table: &str) -> Vec<(String, u64, u64)> {
+    let t = engine.table(table).unwrap();
+    t.sources.iter().map(|s| (s.path.file_name().unwrap().to_string_lossy().into_owned(), s.rows, s.rejected)).collect()
+}
+
+fn pretty(record: &str) -> String {
+    serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(record).unwrap()).unwrap()
+}
+
+fn minimal_data(d: &Path) {
+    write(&d.join("customer/landing/c.json"), &format!("{CUSTOMER}\n"));
+    write(&d.join("step_trainer/landing/s.json"), &format!("{}\n", step(1_655_564_400_000)));
+}
+
+/// Class 1 of issue 16: every shape of file, each record counted once, good ones loaded, each bad
+/// one a reject with its position (a line, or an element number) and reason.
+#[test]
+fn every_shape_of_file_counts_each_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    minimal_data(d);
+    // One customer as an editor writes it: one record over a dozen lines.
+    let customer = pretty(CUSTOMER);
+    assert!(customer.lines().count() >= 12);
+    write(&d.join("customer/landing/c.json"), &format!("{customer}\n"));
+    let acc = d.join("accelerometer/landing");
+    let bad_x = r#"{"user":"Ada.Test@test.com","timestamp":3,"x":"abc","y":0.5,"z":-1.0}"#;
+    write(&acc.join("a-first-line-array.json"), &format!("[1, 2]\n{}\n{}\n", reading(1), reading(2)));
+    write(&acc.join("b-lone-cr.json"), &format!("{}\r{}\r{bad_x}\r{}", reading(1), reading(2), reading(4)));
+    // Three readings as `jq .` prints them, one with a bad value.
+    let jq = [pretty(&reading(1)), pretty(bad_x), pretty(&reading(5))].join("\n") + "\n";
+    write(&acc.join("c-pretty.json"), &jq);
+    write(
+        &acc.join("d-concatenated.json"),
+        &format!("{}{}{{\"user\":\"Ada.Test@test.com\",\n{}", reading(1), reading(2), reading(3)),
+    );
+    write(&acc.join("e-array.json"), &format!("[\n  {},\n  {bad_x},\n  {}\n]\n", reading(1), reading(2)));
+    write(&acc.join("f-ndjson.json"), &format!("{}\n{bad_x}\n", reading(1)));
+
+    let mut engine = Engine::open(EngineOptions::new(d, common::queries_dir())).unwrap();
+    engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(
+        (engine.table("customer_landing").unwrap().rows, engine.table("customer_landing").unwrap().rejected),
+        (1, 0)
+    );
+    assert_eq!(
+        per_file(&engine, "accelerometer_landing"),
+        [
+            ("a-first-line-array.json".to_string(), 2, 1),
+            ("b-lone-cr.json".to_string(), 3, 1),
+            ("c-pretty.json".to_string(), 2, 1),
+            ("d-concatenated.json".to_string(), 3, 1),
+            ("e-array.json".to_string(), 2, 1),
+            ("f-ndjson.json".to_string(), 1, 1),
+        ]
+    );
+    let text = "\"x\" is a text of 3 characters, not DOUBLE".to_string();
+    let acc = "accelerometer_landing";
+    assert_eq!(
+        rejects_of(&engine, acc, "a-first-line-array.json"),
+        [(1, "not a JSON object but an array".to_string())]
+    );
+    assert_eq!(rejects_of(&engine, acc, "b-lone-cr.json"), [(3, text.clone())]);
+    assert_eq!(rejects_of(&engine, acc, "c-pretty.json"), [(8, text.clone())]);
+    assert_eq!(
+        rejects_of(&engine, acc, "d-concatenated.json"),
+        [(1, "malformed JSON: not closed before line 2, where the next record starts".to_string())]
+    );
+    assert_eq!(rejects_of(&engine, acc, "e-array.json"), [(2, format!("element 2: {text}"))]);
+    assert_eq!(rejects_of(&engine, acc, "f-ndjson.json"), [(2, text)]);
+}
+
+/// Class 2 of issue 16: an invalid byte is one reject of its record, a gzip file is gzip whatever
+/// its name, and a corrupt one is one reject of the file; the rest loads, the run goes on.
+#[test]
+fn one_bad_byte_or_one_corrupt_file_is_a_reject_not_a_failed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    minimal_data(d);
+    let mut bad_utf8 = format!("{CUSTOMER}\n").into_bytes();
+    bad_utf8.extend_from_slice(
+        &CUSTOMER.replace("Ada Test", "Bob\u{e9}").replace("000000000001", "000000000002").into_bytes(),
+    );
+    let at = bad_utf8.iter().rposition(|&b| b == 0xA9).unwrap();
+    bad_utf8[at] = 0xFF; // é cut to a lone lead byte and a stray one
+    bad_utf8.push(b'\n');
+    fs::write(d.join("customer/landing/c.json"), &bad_utf8).unwrap();
+    let acc = d.join("accelerometer/landing");
+    fs::create_dir_all(&acc).unwrap();
+    let mut bytes = format!("{}\n", reading(1)).into_bytes();
+    bytes.extend_from_slice(b"{\"user\":\"Ada.Test@test.com\",\"timestamp\":2,\"x\":0.5,\"y\":0.5,\"z\":\xff}\n");
+    bytes.extend_from_slice(format!("{}\n", reading(3)).as_bytes());
+    fs::write(acc.join("a-utf8.json"), bytes).unwrap();
+    write_gz(&acc.join("b-gzip-named.json"), &format!("{}\n{}\n", reading(4), reading(5)));
+    write(&acc.join("c-plain-named.json.gz"), &format!("{}\n", reading(6)));
+    write_gz(&acc.join("d-corrupt.json.gz"), &format!("{}\n", reading(7)).repeat(100));
+    let gz = fs::read(acc.join("d-corrupt.json.gz")).unwrap();
+    fs::write(acc.join("d-corrupt.json.gz"), &gz[..gz.len() / 2]).unwrap();
+
+    let mut engine = Engine::open(EngineOptions::new(d, common::queries_dir())).unwrap();
+    let outcomes = engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(
+        per_file(&engine, "accelerometer_landing"),
+        [
+            ("a-utf8.json".to_string(), 2, 1),
+            ("b-gzip-named.json".to_string(), 2, 0),
+            ("c-plain-named.json.gz".to_string(), 1, 0),
+            ("d-corrupt.json.gz".to_string(), 0, 1),
+        ]
+    );
+    assert_eq!(
+        rejects_of(&engine, "accelerometer_landing", "a-utf8.json"),
+        [(2, "not valid UTF-8: byte 63 of the record is 0xFF".to_string())]
+    );
+    let corrupt = rejects_of(&engine, "accelerometer_landing", "d-corrupt.json.gz");
+    assert_eq!(corrupt.len(), 1);
+    assert_eq!(corrupt[0].0, 0, "the whole file");
+    assert!(
+        corrupt[0].1.starts_with("not readable as gzip (") && corrupt[0].1.contains("the whole file is rejected"),
+        "{corrupt:?}"
+    );
+    assert_eq!(per_file(&engine, "customer_landing"), [("c.json".to_string(), 1, 1)]);
+    assert!(rejects_of(&engine, "customer_landing", "c.json")[0].1.starts_with("not valid UTF-8: byte"));
+    assert_eq!(common::failing(&outcomes).get("rejected.accelerometer_landing"), Some(&2));
+    // The raw text of the undecodable record is kept lossily, and masked like any other.
+    let raw = engine.fetch("SELECT raw_record FROM customer_landing_rejected", 10, 0).unwrap().rows;
+    let shown = stedi_tui::engine::mask::display_value("raw_record", raw[0][0].as_deref().unwrap(), false);
+    assert!(shown.contains("\"customerName\":\"B**\u{fffd}\"") || shown.contains("customerName"), "{shown}");
+    assert!(!shown.contains("Bob"), "{shown}");
+
+    // From the command line: exit 1 (rejects), not 2 (a failed run), and the reason names the file.
+    let out = assert_cmd::Command::cargo_bin("stedi-tui")
+        .unwrap()
+        .args(["--check", "--no-cache", "--data"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Class 3 of issue 16: a value that does not fit its declared type is a reject in every landing
+/// table, on DuckDB's fast path as on the validator's; a fraction of a millisecond before consent
+/// is not consent time.
+#[test]
+fn declared_types_are_a_contract_for_sensor_data_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    minimal_data(d);
+    let consent = 1_655_564_376_361i64;
+    let r = |t: &str, x: &str| format!(r#"{{"user":"Ada.Test@test.com","timestamp":{t},"x":{x},"y":0.5,"z":-1.0}}"#);
+    let lines = [
+        r(&consent.to_string(), "1.0"),
+        r(&consent.to_string(), "true"),
+        r(&format!("{}.6", consent - 1), "0.5"),
+        r("true", "0.5"),
+        r(&(consent + 1).to_string(), "\"0.25\""),
+        r(&format!("\"{}\"", consent + 2), "1e-3"),
+        r#"{"user":{"a":1},"timestamp":1655564376361,"x":1,"y":0.5,"z":-1.0}"#.to_string(),
+        r(&(consent + 3).to_string(), "NaN"),
+    ];
+    write(&d.join("accelerometer/landing/a.json"), &(lines.join("\n") + "\n"));
+    // No boolean anywhere in this file: DuckDB reads its numbers as numbers, and still takes no fraction.
+    write(
+        &d.join("accelerometer/landing/b.json"),
+        &format!("{}\n{}\n", r(&(consent + 4).to_string(), "1"), r("1655564400000.5", "1")),
+    );
+    write(
+        &d.join("step_trainer/landing/s.json"),
+        &[
+            step(consent),
+            step(consent).replace("200", "200.5"),
+            step(consent).replace(&consent.to_string(), &format!("{consent}.5")),
+        ]
+        .join("\n"),
+    );
+    let mut engine = Engine::open(EngineOptions::new(d, common::queries_dir())).unwrap();
+    engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(
+        per_file(&engine, "accelerometer_landing"),
+        [("a.json".to_string(), 3, 5), ("b.json".to_string(), 1, 1)]
+    );
+    assert_eq!(
+        rejects_of(&engine, "accelerometer_landing", "a.json"),
+        [
+            (2, "\"x\" is a boolean (true), not DOUBLE".to_string()),
+            (3, "\"timestamp\" is the number 1655564376360.6, not BIGINT".to_string()),
+            (4, "\"timestamp\" is a boolean (true), not BIGINT".to_string()),
+            (7, "\"user\" is an object, not VARCHAR".to_string()),
+            (8, "malformed JSON: expected value at line 8 column 59".to_string()),
+        ]
+    );
+    assert_eq!(
+        rejects_of(&engine, "accelerometer_landing", "b.json"),
+        [(2, "\"timestamp\" is the number 1655564400000.5, not BIGINT".to_string())]
+    );
+    assert_eq!(
+        rejects_of(&engine, "step_trainer_landing", "s.json"),
+        [
+            (2, "\"distanceFromObject\" is the number 200.5, not INTEGER".to_string()),
+            (3, "\"sensorReadingTime\" is the number 1655564376361.5, not BIGINT".to_string()),
+        ]
+    );
+    let values =
+        engine.fetch("SELECT \"timestamp\", x FROM accelerometer_landing ORDER BY \"timestamp\"", 10, 0).unwrap().rows;
+    let values: Vec<(String, String)> =
+        values.into_iter().map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap())).collect();
+    let t = |k: i64| (consent + k).to_string();
+    assert_eq!(values, [(t(0), "1.0".into()), (t(1), "0.25".into()), (t(2), "0.001".into()), (t(4), "1.0".into())]);
+
+    // Strict mode: the reading 0.4 ms before consent is nowhere downstream.
+    let mut options = EngineOptions::new(d, common::queries_dir());
+    options.mode = stedi_tui::engine::catalog::Mode::Strict;
+    options.pseudonym_key =
+        Some(stedi_tui::engine::pseudonym::PseudonymKey::new("landing-test-key-0123456789").unwrap());
+    let mut strict = Engine::open(options).unwrap();
+    strict.run_all(&CheckOptions { strict: true, expect: None }, &mut |_| {}).unwrap();
+    let early = strict
+        .fetch(&format!("SELECT count(*) FROM accelerometer_trusted WHERE \"timestamp\" < {consent}"), 1, 0)
+        .unwrap();
+    assert_eq!(early.rows[0][0].as_deref(), Some("0"));
+}
+
+/// A gzip bomb (about 1 MB that unpacks to 1 GiB) is read as a stream: a record that long is one
+/// reject, and the run's memory stays far below what the file unpacks to.
+#[test]
+fn a_gzip_bomb_is_read_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    minimal_data(d);
+    write(&d.join("accelerometer/landing/a.json"), &format!("{}\n", reading(1)));
+    // One gzip member of 64 MiB of zeros, sixteen times over: 1 GiB of text.
+    let mut member = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    member.write_all(&vec![0u8; 64 << 20]).unwrap();
+    let member = member.finish().unwrap();
+    for name in ["accelerometer/landing/bomb.json.gz", "customer/landing/bomb.json"] {
+        fs::write(d.join(name), member.repeat(16)).unwrap();
+    }
+    let out = assert_cmd::Command::cargo_bin("stedi-tui")
+        .unwrap()
+        .args(["--check", "--no-cache", "--format", "json", "--data"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) }, 0);
+    let peak_mb = usage.ru_maxrss / 1024;
+    assert!(peak_mb < 600, "peak memory {peak_mb} MB for a file of 1 GiB of text");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tables = report["tables"].as_array().unwrap();
+    let table = |name: &str| tables.iter().find(|t| t["name"] == name).unwrap().clone();
+    assert_eq!(
+        (table("accelerometer_landing")["rows"].as_u64(), table("accelerometer_landing")["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (table("customer_landing")["rows"].as_u64(), table("customer_landing")["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+}

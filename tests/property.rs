@@ -1,5 +1,7 @@
 //! Property test: on random small data sets (random consent, revocations, invalid consent values,
-//! orphans, duplicates, emails differing only in case, malformed lines), an independent oracle in
+//! orphans, duplicates, emails differing only in case, malformed lines, invalid UTF-8 bytes; every
+//! file newline-delimited with any line end, pretty-printed or one JSON array, plain or gzipped
+//! under either name), an independent oracle in
 //! Rust decides who consents (latest record wins, ties and invalid values fail closed) and counts
 //! every trusted or curated row that belongs to someone who does not. The consent_leak checks must
 //! report exactly that count — a leak can exist (the rubric pipeline honours an older record) but is
@@ -36,6 +38,45 @@ struct DataSet {
     /// (serial index, or 3 for an unknown device; time)
     steps: Vec<(usize, i64)>,
     garbage_lines: usize,
+    /// Readings with an invalid UTF-8 byte in their user.
+    bad_bytes: usize,
+    /// How every landing file is written, and whether gzipped (true: named `.json.gz`, false:
+    /// named `.json` all the same).
+    shape: Shape,
+    gzip: Option<bool>,
+}
+
+/// The shapes of file the loader accepts (README, "Landing data").
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// One record a line, each line ended by this.
+    Lines(&'static str),
+    /// Records pretty-printed one after another, as `jq .` writes them.
+    Pretty,
+    /// One JSON array, an element a line.
+    Array,
+}
+
+/// A landing file of these records (each a JSON text, or not: garbage is written as it is).
+fn file_bytes(records: &[Vec<u8>], shape: Shape, gzip: Option<bool>) -> Vec<u8> {
+    let pretty = |r: &Vec<u8>| match serde_json::from_slice::<serde_json::Value>(r) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap().into_bytes(),
+        Err(_) => r.clone(),
+    };
+    let text = match shape {
+        Shape::Lines(end) => records.iter().flat_map(|r| [r.clone(), end.as_bytes().to_vec()]).flatten().collect(),
+        Shape::Pretty => records.iter().map(pretty).collect::<Vec<_>>().join(&b"\n"[..]),
+        Shape::Array => [b"[\n".to_vec(), records.join(&b",\n"[..]), b"\n]\n".to_vec()].concat(),
+    };
+    match gzip {
+        None => text,
+        Some(_) => {
+            use std::io::Write;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&text).unwrap();
+            gz.finish().unwrap()
+        }
+    }
 }
 
 fn consent_value() -> impl Strategy<Value = Option<&'static str>> {
@@ -58,12 +99,26 @@ fn data_set() -> impl Strategy<Value = DataSet> {
         prop::collection::vec((0..5usize, prop_oneof![Just(500i64), Just(1500), Just(2500)]), 0..12),
         prop::collection::vec((0..4usize, prop_oneof![Just(500i64), Just(1500), Just(2500)]), 0..8),
         0..3usize,
+        (
+            0..2usize,
+            prop_oneof![
+                Just(Shape::Lines("\n")),
+                Just(Shape::Lines("\r\n")),
+                Just(Shape::Lines("\r")),
+                Just(Shape::Pretty),
+                Just(Shape::Array)
+            ],
+            prop_oneof![Just(None), Just(Some(true)), Just(Some(false))],
+        ),
     )
-        .prop_map(|(customers, readings, steps, garbage_lines)| DataSet {
+        .prop_map(|(customers, readings, steps, garbage_lines, (bad_bytes, shape, gzip))| DataSet {
             customers,
             readings,
             steps,
             garbage_lines,
+            bad_bytes,
+            shape,
+            gzip,
         })
 }
 
@@ -87,33 +142,39 @@ fn consenting(ds: &DataSet, key: impl Fn(&Customer) -> bool) -> bool {
 }
 
 fn write(ds: &DataSet, dir: &std::path::Path) -> (u64, u64, u64) {
-    let mut customers = String::new();
+    let mut customers = Vec::new();
     for c in &ds.customers {
-        customers.push_str(&format!(
-            "{{\"customerName\": \"X Y\", \"email\": \"{}\", \"phone\": \"1\", \"birthDay\": \"1990-01-01\", \"serialNumber\": \"{}\", \"registrationDate\": 1, \"lastUpdateDate\": {}, \"shareWithResearchAsOfDate\": {}, \"shareWithPublicAsOfDate\": null, \"shareWithFriendsAsOfDate\": null}}\n",
+        customers.push(format!(
+            "{{\"customerName\": \"X Y\", \"email\": \"{}\", \"phone\": \"1\", \"birthDay\": \"1990-01-01\", \"serialNumber\": \"{}\", \"registrationDate\": 1, \"lastUpdateDate\": {}, \"shareWithResearchAsOfDate\": {}, \"shareWithPublicAsOfDate\": null, \"shareWithFriendsAsOfDate\": null}}",
             email(c.email), serial(c.serial), c.last_update, c.consent.unwrap_or("null")
-        ));
+        ).into_bytes());
     }
-    let mut readings = String::new();
+    let mut readings = Vec::new();
     for (i, (user, t)) in ds.readings.iter().enumerate() {
-        readings.push_str(&format!("{{\"user\":\"{}\",\"timestamp\":{t},\"x\":{i},\"y\":0,\"z\":0}}\n", email(*user)));
+        readings.push(
+            format!("{{\"user\":\"{}\",\"timestamp\":{t},\"x\":{i},\"y\":0,\"z\":0}}", email(*user)).into_bytes(),
+        );
     }
     for _ in 0..ds.garbage_lines {
-        readings.push_str("{\"user\": \"Ann.Lee@test.com\", \"timestamp\": \n");
+        readings.push(b"{\"user\": \"Ann.Lee@test.com\", \"timestamp\": ".to_vec());
     }
-    let mut steps = String::new();
+    for _ in 0..ds.bad_bytes {
+        readings.push(b"{\"user\":\"Ann.Lee\xff@test.com\",\"timestamp\":1500,\"x\":0,\"y\":0,\"z\":0}".to_vec());
+    }
+    let mut steps = Vec::new();
     for (s, t) in &ds.steps {
-        steps.push_str(&format!(
-            "{{\"sensorReadingTime\":{t},\"serialNumber\":\"{}\",\"distanceFromObject\":1}}\n",
-            serial(*s)
-        ));
+        steps.push(
+            format!("{{\"sensorReadingTime\":{t},\"serialNumber\":\"{}\",\"distanceFromObject\":1}}", serial(*s))
+                .into_bytes(),
+        );
     }
-    for (dataset, text) in [("customer", customers), ("accelerometer", readings), ("step_trainer", steps)] {
+    let name = if ds.gzip == Some(true) { "part-0.json.gz" } else { "part-0.json" };
+    for (dataset, records) in [("customer", customers), ("accelerometer", readings), ("step_trainer", steps)] {
         let folder = dir.join(dataset).join("landing");
         fs::create_dir_all(&folder).unwrap();
-        fs::write(folder.join("part-0.json"), text).unwrap();
+        fs::write(folder.join(name), file_bytes(&records, ds.shape, ds.gzip)).unwrap();
     }
-    (ds.customers.len() as u64, (ds.readings.len() + ds.garbage_lines) as u64, ds.steps.len() as u64)
+    (ds.customers.len() as u64, (ds.readings.len() + ds.garbage_lines + ds.bad_bytes) as u64, ds.steps.len() as u64)
 }
 
 /// Rows of `only` (all five zone tables when empty) that belong to someone who does not consent.

@@ -17,7 +17,7 @@ use super::error::{EngineError, Result};
 pub use super::landing_files::{find_landing_files, landing_dir, LANDING_EXTENSIONS};
 use super::landing_files::{hash_file, now_ns, read_manifest, stat, RACY_NS};
 use super::sql_text::{quote_ident, quote_literal};
-use super::validate::{validate_file, Validated};
+use super::validate::{integer_range, validate_file, FileEnd, Validated};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SourceFile {
@@ -59,12 +59,139 @@ pub fn relation_columns(conn: &Connection, schema: &str, name: &str) -> Result<V
     Ok(columns)
 }
 
-/// `read_json`'s `columns={...}` argument: the declared types, so nothing is auto-detected and every
-/// data set gets the same schema.
-fn columns_struct(columns: &[Column]) -> String {
-    let fields: Vec<String> =
-        columns.iter().map(|c| format!("{}: {}", quote_literal(&c.name), quote_literal(&c.data_type))).collect();
+/// How the fast path reads a file's declared columns ([`read_column`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Numbers as numbers, checked: for a plain file in which the bytes `true` and `false` never
+    /// occur, so it holds no boolean (which DuckDB would read as the number 1 or 0).
+    Typed,
+    /// Every value as its text, checked: for any file (a gzip file cannot be looked through
+    /// before it is read; a plain one may hold a boolean).
+    Text,
+}
+
+/// `read_json`'s `columns={...}` argument: the types the fast path reads the declared columns as,
+/// so nothing is auto-detected and every data set gets the same schema.
+fn columns_struct(columns: &[Column], form: Form) -> String {
+    let fields: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{}: {}", quote_literal(&c.name), quote_literal(read_column(c, form).0)))
+        .collect();
     format!("{{{}}}", fields.join(", "))
+}
+
+/// The fast path's `SELECT` list: every declared column through [`read_column`].
+fn checked_select(columns: &[Column], form: Form) -> String {
+    columns.iter().map(|c| read_column(c, form).1).collect::<Vec<_>>().join(", ")
+}
+
+/// How the fast path reads a declared column (the type `read_json` is given) and the expression
+/// that loads its value only when it fits the declared type as the record validator takes it
+/// (`fit` in [`super::validate`]). Anything else fails the statement (`error()`), so the file is
+/// validated record by record and the value becomes a reject: the fast path is only ever
+/// stricter than the validator. DuckDB's own casts would load `true` as 1 and round a fractional
+/// time to a whole millisecond.
+fn read_column(column: &Column, form: Form) -> (&str, String) {
+    const EXACT: i64 = 1 << 53;
+    let name = quote_ident(&column.name);
+    let data_type = column.data_type.as_str();
+    // Naming the column keeps the error from being raised before any row is read.
+    let misfit =
+        format!("error('a value does not fit ' || {} || length({name}::VARCHAR))", quote_literal(&column.name));
+    let checked = |fits: String, value: String| {
+        format!("CASE WHEN {name} IS NULL THEN NULL WHEN {fits} THEN {value} ELSE {misfit} END")
+    };
+    let cast = format!("TRY_CAST({name} AS {data_type})");
+    let bracket = format!("starts_with({name}, '[') OR starts_with({name}, '{{')");
+    match (form, data_type) {
+        // Text, or a number as its text; an array or an object is no text (a text that starts
+        // with a bracket is left to the validator).
+        (Form::Typed, "VARCHAR") => ("VARCHAR", checked(format!("NOT ({bracket})"), name.clone())),
+        (Form::Text, "VARCHAR") => {
+            ("VARCHAR", checked(format!("NOT ({name} IN ('true', 'false') OR {bracket})"), name.clone()))
+        }
+        // A whole number, read exactly as a DOUBLE up to 2^53 (larger ones are left to the validator).
+        (Form::Typed, _) if integer_range(data_type).is_some() => {
+            let (min, max) = integer_range(data_type).expect("an integer type");
+            let fits = format!("{name} = trunc({name}) AND {name} BETWEEN {} AND {}", min.max(-EXACT), max.min(EXACT));
+            ("DOUBLE", checked(fits, format!("CAST({name} AS {data_type})")))
+        }
+        // As text: what casts to the type and back to the same text (DuckDB writes a whole
+        // number read as text in that form).
+        (Form::Text, _) if integer_range(data_type).is_some() => {
+            ("VARCHAR", checked(format!("{cast}::VARCHAR = {name}"), cast))
+        }
+        (Form::Typed, "DOUBLE" | "FLOAT") => (data_type, checked(format!("isfinite({name})"), name.clone())),
+        // A number read as text is written in its shortest exact form, so it casts back to itself.
+        (Form::Text, "DOUBLE" | "FLOAT") => ("VARCHAR", checked(format!("isfinite({cast})"), cast)),
+        (_, "DATE") => (
+            "VARCHAR",
+            checked(
+                format!(
+                    "regexp_full_match({name}, '[0-9]{{1,4}}-[0-9]{{2}}-[0-9]{{2}}') \
+                     AND NOT regexp_full_match({name}, '0+-.*') AND {cast} IS NOT NULL"
+                ),
+                cast,
+            ),
+        ),
+        (_, "BOOLEAN") => {
+            ("JSON", checked(format!("{name}::VARCHAR IN ('true', 'false')"), format!("{name}::VARCHAR = 'true'")))
+        }
+        // Any other type is cast by DuckDB, as the validator leaves it to DuckDB.
+        _ => (data_type, name),
+    }
+}
+
+/// What the fast path needs to know of a file before reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Gzip (by its first bytes).
+    Gzip,
+    /// Plain text; `booleans`: the bytes `true` or `false` occur in it.
+    Plain { booleans: bool },
+}
+
+impl Kind {
+    fn of(path: &Path) -> Result<Kind> {
+        let cannot = |e: std::io::Error| EngineError::input(path, format!("cannot read: {e}"));
+        if super::validate::is_gzip(path).map_err(cannot)? {
+            return Ok(Kind::Gzip);
+        }
+        let mut file = std::fs::File::open(path).map_err(cannot)?;
+        let (truth, falsity) = (memchr::memmem::Finder::new(b"true"), memchr::memmem::Finder::new(b"false"));
+        let mut buf = vec![0u8; 1 << 20];
+        // The last bytes of a chunk are looked at again with the next one: a word may span two.
+        let mut kept = 0;
+        loop {
+            let n = std::io::Read::read(&mut file, &mut buf[kept..]).map_err(cannot)?;
+            if n == 0 {
+                return Ok(Kind::Plain { booleans: false });
+            }
+            let chunk = &buf[..kept + n];
+            if truth.find(chunk).is_some() || falsity.find(chunk).is_some() {
+                return Ok(Kind::Plain { booleans: true });
+            }
+            kept = chunk.len().min(4);
+            let from = chunk.len() - kept;
+            buf.copy_within(from..from + kept, 0);
+        }
+    }
+
+    fn form(self) -> Form {
+        if self == (Kind::Plain { booleans: false }) {
+            Form::Typed
+        } else {
+            Form::Text
+        }
+    }
+
+    fn compression(self) -> &'static str {
+        if self == Kind::Gzip {
+            "gzip"
+        } else {
+            "none"
+        }
+    }
 }
 
 /// Where a landing table's rejected records go: `<table>_rejected`.
@@ -94,18 +221,20 @@ fn insert_into(table: &str, columns: &[Column]) -> String {
     format!("INSERT INTO {} ({})", cache::cached(table), names.join(", "))
 }
 
-/// One statement that loads `files` (path, file id) into the cached table with one `read_json`,
-/// which parses them on every core.
-fn insert_files(table: &LandingTable, columns: &[Column], files: &[(&str, u32)]) -> String {
+/// One statement that loads `files` (path, file id), all of one [`Kind`], into the cached table
+/// with one `read_json`, which parses them on every core.
+fn insert_files(table: &LandingTable, columns: &[Column], files: &[(&str, u32)], kind: Kind) -> String {
     let list: Vec<String> = files.iter().map(|(path, _)| quote_literal(path)).collect();
     // DuckDB's `file_index` is the position in this call's list; turn it into the file's id.
     let ids: Vec<String> = files.iter().enumerate().map(|(k, (_, id))| format!("WHEN {k} THEN {id}")).collect();
     format!(
-        "{} SELECT *, CASE file_index {} END FROM read_json([{}], columns = {}, format = 'auto')",
+        "{} SELECT {}, CASE file_index {} END FROM read_json([{}], columns = {}, format = 'auto', compression = '{}')",
         insert_into(&table.name, columns),
+        checked_select(columns, kind.form()),
         ids.join(" "),
         list.join(", "),
-        columns_struct(columns)
+        columns_struct(columns, kind.form()),
+        kind.compression()
     )
 }
 
@@ -367,7 +496,8 @@ pub struct Loaded {
     pub changed_while_loading: bool,
 }
 
-/// Load `sources` (each with its new file id) by batches, then count each file's rows by its id.
+/// Load `sources` (each with its new file id) by batches of one [`Kind`] (plain files without
+/// booleans first, then the others, each in folder order), then count each file's rows by its id.
 /// A refused batch (nothing of it was inserted) goes file by file.
 fn load_batches(
     conn: &Connection,
@@ -377,33 +507,42 @@ fn load_batches(
     on_file: &mut impl FnMut(&Path, usize, usize),
 ) -> Result<()> {
     let total = sources.len();
+    let kinds = sources.iter().map(|s| Kind::of(&s.path)).collect::<Result<Vec<_>>>()?;
+    let mut order: Vec<usize> = (0..total).collect();
+    order.sort_by_key(|&i| (kinds[i].form() != Form::Typed, kinds[i] == Kind::Gzip));
     let mut start = 0;
     while start < total {
+        let kind = kinds[order[start]];
         let mut end = start;
         let mut bytes = 0;
-        while end < total && (bytes < BATCH_BYTES || end == start) {
-            bytes += sources[end].bytes;
+        while end < total && kinds[order[end]] == kind && (bytes < BATCH_BYTES || end == start) {
+            bytes += sources[order[end]].bytes;
             end += 1;
         }
-        on_file(&sources[start].path, start, total);
+        on_file(&sources[order[start]].path, start, total);
         let started = Instant::now();
         // An empty file holds no records; DuckDB would reject it as malformed JSON.
-        let batch: Vec<&SourceFile> = sources[start..end].iter().filter(|s| s.bytes > 0).collect();
+        let batch: Vec<&SourceFile> = order[start..end].iter().map(|&i| &sources[i]).filter(|s| s.bytes > 0).collect();
         let files: Vec<(&str, u32)> =
             batch.iter().map(|s| (s.path.to_str().expect("checked UTF-8"), s.file_id)).collect();
-        let insert = insert_files(table, columns, &files);
+        let insert = insert_files(table, columns, &files, kind);
         if batch.is_empty() || !refused(conn.execute_batch(&insert))? {
             let elapsed = started.elapsed();
-            for source in &mut sources[start..end] {
+            for &i in &order[start..end] {
                 // One statement read the whole batch: each file gets its share of the time by size.
-                source.elapsed = elapsed.mul_f64(source.bytes as f64 / bytes.max(1) as f64);
+                sources[i].elapsed = elapsed.mul_f64(sources[i].bytes as f64 / bytes.max(1) as f64);
             }
+        } else if end - start == 1 && kind.form() == Form::Text {
+            // Refused as it would be on its own: validated record by record.
+            let i = order[start];
+            load_validated(conn, table, columns, std::slice::from_mut(&mut sources[i]))?;
+            sources[i].elapsed = started.elapsed();
         } else {
-            for (index, source) in sources.iter_mut().enumerate().take(end).skip(start) {
+            for (index, &i) in order.iter().enumerate().take(end).skip(start) {
                 if index > start {
-                    on_file(&source.path, index, total);
+                    on_file(&sources[i].path, index, total);
                 }
-                load_one(conn, table, columns, source)?;
+                load_one(conn, table, columns, &mut sources[i])?;
             }
         }
         start = end;
@@ -424,9 +563,8 @@ fn load_batches(
     Ok(())
 }
 
-/// Validate every file record by record (a table whose DDL says `-- validate: every record`):
-/// the validator is single-threaded Rust, so as many files as there are cores are validated at
-/// once, each wave then loaded in folder order (memory holds one wave's records).
+/// Validate every file record by record (a table whose DDL says `-- validate: every record`), a
+/// wave of as many files as there are cores at a time (see [`load_validated`]).
 fn load_all_validated(
     conn: &Connection,
     table: &LandingTable,
@@ -438,26 +576,7 @@ fn load_all_validated(
     let total = sources.len();
     for (wave, chunk) in sources.chunks_mut(threads).enumerate() {
         on_file(&chunk[0].path, wave * threads, total);
-        let started = Instant::now();
-        let validated: Vec<std::io::Result<Validated>> = std::thread::scope(|scope| {
-            let handles: Vec<_> =
-                chunk.iter().map(|source| scope.spawn(move || validate_file(&source.path, columns))).collect();
-            handles.into_iter().map(|h| h.join().expect("the validator does not panic")).collect()
-        });
-        let validated = chunk
-            .iter()
-            .zip(validated)
-            .map(|(source, v)| {
-                v.map(|v| (source.path.as_path(), source.file_id, v))
-                    .map_err(|e| EngineError::input(&source.path, format!("cannot read: {e}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // The wave's clean records go in together, in one transaction.
-        let counts = load_records(conn, table, columns, validated)?;
-        let elapsed = started.elapsed() / chunk.len() as u32;
-        for (source, (rows, rejected)) in chunk.iter_mut().zip(counts) {
-            (source.rows, source.rejected, source.elapsed) = (rows, rejected, elapsed);
-        }
+        load_validated(conn, table, columns, chunk)?;
     }
     Ok(())
 }
@@ -472,108 +591,142 @@ fn refused<T>(outcome: std::result::Result<T, duckdb::Error>) -> Result<bool> {
     }
 }
 
-/// Load one file on its own through DuckDB's typed reader, or record by record when it refuses it.
+/// Load one file on its own through DuckDB's typed reader, every value read as text and checked
+/// (gzip told by the file's first bytes, not its name), or record by record when it refuses it.
 fn load_one(conn: &Connection, table: &LandingTable, columns: &[Column], source: &mut SourceFile) -> Result<()> {
     let started = Instant::now();
     let path = &source.path;
     // An empty file holds no records; DuckDB would reject it as malformed JSON.
-    let (rows, rejected) = if source.bytes == 0 {
-        (0, 0)
+    if source.bytes == 0 {
+        (source.rows, source.rejected) = (0, 0);
     } else {
+        let gzip = super::validate::is_gzip(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
         let insert = format!(
-            "{} SELECT *, {} FROM read_json(?, format = 'auto', columns = {})",
+            "{} SELECT {}, {} FROM read_json(?, format = 'auto', columns = {}, compression = '{}')",
             insert_into(&table.name, columns),
+            checked_select(columns, Form::Text),
             source.file_id,
-            columns_struct(columns)
+            columns_struct(columns, Form::Text),
+            if gzip { "gzip" } else { "none" }
         );
         match conn.execute(&insert, [path.to_str().expect("checked UTF-8")]) {
-            Ok(rows) => (rows as u64, 0),
+            Ok(rows) => (source.rows, source.rejected) = (rows as u64, 0),
             // The statement failed as a whole, so nothing of the file was inserted.
             Err(e) => {
                 refused::<()>(Err(e))?;
-                load_validated(conn, table, columns, path, source.file_id)?
+                load_validated(conn, table, columns, std::slice::from_mut(source))?;
             }
         }
-    };
-    source.rows = rows;
-    source.rejected = rejected;
+    }
     source.elapsed = started.elapsed();
     Ok(())
 }
 
-/// Validate a file record by record: clean records are appended to the cached table and
-/// rejects go to `<table>_rejected` with file, line, raw text, reason.
+/// What a validating thread hands on: the next batch of a file's records, or how the file ended.
+enum Piece {
+    Batch(Validated),
+    End(std::io::Result<FileEnd>),
+}
+
+/// Validate `sources` record by record and load them: each file is read and validated on a
+/// thread of its own, which hands its clean records and rejects on in batches through a short
+/// queue, while this thread appends them in folder order, each file in one transaction of its
+/// own, so a table's rows are in the same order on every run (the TUI pages by that order).
+/// Memory holds a few batches a file, whatever its size or compression ratio. The clean records go
+/// through DuckDB's appender straight from memory: they are personal data, so no file ever holds
+/// them on the way. A file that cannot be decoded (corrupt gzip) is one reject of the whole file.
 fn load_validated(
     conn: &Connection,
     table: &LandingTable,
     columns: &[Column],
-    path: &Path,
-    file_id: u32,
-) -> Result<(u64, u64)> {
-    let validated = validate_file(path, columns).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
-    Ok(load_records(conn, table, columns, vec![(path, file_id, validated)])?[0])
-}
-
-/// Load validated files' clean records and their rejects: (rows loaded, records rejected) for
-/// each file. The clean records go through DuckDB's appender, straight from memory: they are
-/// personal data, so no file ever holds them on the way. Each file goes in in one transaction of
-/// its own, one after another in folder order, so a table's rows are in the same order on every
-/// run (the TUI pages by that order).
-fn load_records(
-    conn: &Connection,
-    table: &LandingTable,
-    columns: &[Column],
-    files: Vec<(&Path, u32, Validated)>,
-) -> Result<Vec<(u64, u64)>> {
+    sources: &mut [SourceFile],
+) -> Result<()> {
     let cells = Cells::new(columns);
-    for file in &files {
-        load_file_records(conn, table, &cells, file)?;
-    }
-    Ok(files.iter().map(|(_, _, v)| (v.count, v.rejects.len() as u64)).collect())
+    std::thread::scope(|scope| {
+        let queues: Vec<_> = sources
+            .iter()
+            .map(|source| {
+                let (queue, pieces) = std::sync::mpsc::sync_channel(2);
+                let path = source.path.clone();
+                scope.spawn(move || {
+                    let end = validate_file(&path, columns, |batch| queue.send(Piece::Batch(batch)).is_ok());
+                    let _ = queue.send(Piece::End(end));
+                });
+                pieces
+            })
+            .collect();
+        for (source, pieces) in sources.iter_mut().zip(queues) {
+            let started = Instant::now();
+            (source.rows, source.rejected) = append_validated(conn, table, &cells, source, &pieces)?;
+            source.elapsed = started.elapsed();
+        }
+        Ok(())
+    })
 }
 
-/// One validated file's clean records and rejects, in one transaction. The clean records are
-/// appended to the cached table (the declared columns in table order, then the file column), then
-/// the table must hold exactly as many rows of the file as were validated. A record that does not
-/// go in is an error naming its file (it should not happen: the validator only lets through what
-/// fits its column).
-fn load_file_records(
+/// One file's validated records, as its thread hands them on, appended in one transaction: the
+/// clean records to the cached table (the declared columns in table order, then the file column),
+/// the rejects to its `_rejected` table; then the table must hold exactly as many rows of the file
+/// as were validated. A record that does not go in is an error naming its file (it should not
+/// happen: the validator only lets through what fits its column). (rows loaded, records rejected).
+fn append_validated(
     conn: &Connection,
     table: &LandingTable,
     cells: &Cells,
-    file: &(&Path, u32, Validated),
-) -> Result<()> {
-    let (path, file_id, validated) = file;
+    source: &SourceFile,
+    pieces: &std::sync::mpsc::Receiver<Piece>,
+) -> Result<(u64, u64)> {
+    let (path, file_id) = (&source.path, source.file_id);
     let fail = |e: &dyn std::fmt::Display| EngineError::input(path, format!("validated records failed to load: {e}"));
     cache::in_transaction(conn, || {
-        if validated.count > 0 {
-            let mut appender = conn.appender_to_db(&table.name, cache::SCHEMA)?;
-            let mut row = Row::default();
-            for line in validated.lines() {
-                cells.row(line, &mut row).map_err(|e| fail(&e))?;
-                row.values.push(ToSqlOutput::Borrowed(duckdb::types::ValueRef::UInt(*file_id)));
-                appender.append_row(duckdb::appender_params_from_iter(&row.values)).map_err(|e| fail(&e))?;
+        let mut rows = conn.appender_to_db(&table.name, cache::SCHEMA)?;
+        let mut rejects = conn.appender_to_db(&rejected_table(&table.name), cache::SCHEMA)?;
+        let (mut count, mut rejected) = (0, 0);
+        let end = loop {
+            match pieces.recv() {
+                Ok(Piece::Batch(batch)) => {
+                    let mut row = Row::default();
+                    for line in batch.lines() {
+                        cells.row(line, &mut row).map_err(|e| fail(&e))?;
+                        row.values.push(ToSqlOutput::Borrowed(duckdb::types::ValueRef::UInt(file_id)));
+                        rows.append_row(duckdb::appender_params_from_iter(&row.values)).map_err(|e| fail(&e))?;
+                    }
+                    for r in &batch.rejects {
+                        rejects.append_row(duckdb::params![file_id, r.line as i64, r.raw, r.reason])?;
+                    }
+                    count += batch.count;
+                    rejected += batch.rejects.len() as u64;
+                }
+                Ok(Piece::End(end)) => break end,
+                Err(_) => break Err(std::io::Error::other("the validator stopped")),
             }
-            appender.flush().map_err(|e| fail(&e))?;
+        };
+        rows.flush().map_err(|e| fail(&e))?;
+        rejects.flush()?;
+        drop((rows, rejects));
+        let store = cache::cached(&table.name);
+        let file = quote_ident(&file_column(cells.columns));
+        match end.map_err(|e| EngineError::input(path, format!("cannot read: {e}")))? {
+            FileEnd::Read => {
+                let loaded: u64 =
+                    conn.query_row(&format!("SELECT count(*) FROM {store} WHERE {file} = ?"), [file_id], |r| r.get(0))?;
+                if loaded != count {
+                    return Err(EngineError::input(path, format!("{count} validated records, but {loaded} loaded")));
+                }
+                Ok((count, rejected))
+            }
+            // Its records are not known: none of them loads, and the file is one reject.
+            FileEnd::Undecodable(reason) => {
+                conn.execute(&format!("DELETE FROM {store} WHERE {file} = ?"), [file_id])?;
+                let rejects = cache::cached(&rejected_table(&table.name));
+                conn.execute(&format!("DELETE FROM {rejects} WHERE file_id = ?"), [file_id])?;
+                conn.execute(
+                    &format!("INSERT INTO {rejects} VALUES (?, 0, NULL, ?)"),
+                    duckdb::params![file_id, reason],
+                )?;
+                Ok((0, 1))
+            }
         }
-        let count = format!(
-            "SELECT count(*) FROM {} WHERE {} = ?",
-            cache::cached(&table.name),
-            quote_ident(&file_column(cells.columns))
-        );
-        let loaded: u64 = conn.query_row(&count, [file_id], |r| r.get(0))?;
-        if loaded != validated.count {
-            return Err(EngineError::input(
-                path,
-                format!("{} validated records, but {loaded} loaded", validated.count),
-            ));
-        }
-        let mut appender = conn.appender_to_db(&rejected_table(&table.name), cache::SCHEMA)?;
-        for r in &validated.rejects {
-            appender.append_row(duckdb::params![file_id, r.line as i64, r.raw, r.reason])?;
-        }
-        appender.flush()?;
-        Ok(())
     })
 }
 
@@ -708,6 +861,36 @@ impl serde::de::Visitor<'_> for ColumnName<'_> {
     }
 }
 
+/// Append whole validated files as their threads would hand them on (tests).
+#[cfg(test)]
+fn load_records(
+    conn: &Connection,
+    table: &LandingTable,
+    columns: &[Column],
+    files: Vec<(&Path, u32, Validated)>,
+) -> Result<Vec<(u64, u64)>> {
+    let cells = Cells::new(columns);
+    files
+        .into_iter()
+        .map(|(path, file_id, validated)| {
+            let (queue, pieces) = std::sync::mpsc::sync_channel(2);
+            queue.send(Piece::Batch(validated)).expect("queued");
+            queue.send(Piece::End(Ok(FileEnd::Read))).expect("queued");
+            let source = SourceFile {
+                path: path.to_path_buf(),
+                bytes: 0,
+                rows: 0,
+                rejected: 0,
+                elapsed: Duration::ZERO,
+                reused: false,
+                file_id,
+                sha256: String::new(),
+            };
+            append_validated(conn, table, &cells, &source, &pieces)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -746,7 +929,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("clean.json");
         fs::write(&file, clean).unwrap();
-        conn.execute_batch(&insert_files(&table, &columns, &[(file.to_str().unwrap(), 2)])).unwrap();
+        conn.execute_batch(&insert_files(
+            &table,
+            &columns,
+            &[(file.to_str().unwrap(), 2)],
+            Kind::Plain { booleans: true },
+        ))
+        .unwrap();
         let rows = |id: u32| {
             fetch_rows(
                 &conn,

@@ -1,12 +1,14 @@
 //! Record-by-record validation of a landing file, for the files DuckDB's fast typed load cannot
 //! take as a whole (and for every file of a table whose DDL asks for it, such as customer_landing,
-//! where consent lives). Each record either fits the declared columns — it is rewritten as a clean
-//! JSON line for DuckDB to load — or becomes a reject with its line, raw text and reason. Nothing
-//! is dropped silently: valid + rejected = the records in the file.
+//! where consent lives). The file is cut into records by [`records`] (one place decides what a
+//! record is, for every shape of file); each record either fits the declared columns — it is
+//! rewritten as a clean JSON line for DuckDB to load — or becomes a reject with its position, raw
+//! text and reason. Nothing is dropped silently: valid + rejected = the records in the file.
 //!
 //! Stricter than DuckDB's casts on purpose: DuckDB turns `true` into 1 and `1.5` into 2 for a
 //! BIGINT, which would let a malformed `shareWithResearchAsOfDate` count as consent.
 mod fast;
+pub mod records;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -14,6 +16,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use fast::FastColumns;
+use records::{Framer, Position, Record, MAX_RECORD};
 
 use super::mask::is_personal_column;
 
@@ -27,12 +30,14 @@ pub struct Column {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reject {
-    /// 1-based line of the record in the file (for a JSON array: the array's element number).
+    /// Where the record is: its 1-based line in the file, or for an element of the file's JSON
+    /// array its element number (its reason then starts with `element N:`); 0 for a whole file.
     pub line: u64,
     pub raw: String,
     pub reason: String,
 }
 
+/// Validated records: a whole file's, or (streaming) the next batch of them.
 #[derive(Debug, Default)]
 pub struct Validated {
     /// The clean records, newline-delimited JSON objects of exactly the declared columns.
@@ -49,38 +54,133 @@ impl Validated {
     pub fn lines(&self) -> impl Iterator<Item = &str> {
         self.records.lines()
     }
+
+    fn append(&mut self, mut more: Validated) {
+        self.records.push_str(&more.records);
+        self.count += more.count;
+        self.longest = self.longest.max(more.longest);
+        self.rejects.append(&mut more.rejects);
+    }
+}
+
+/// How reading a file ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileEnd {
+    /// Every record was read (and handed on).
+    Read,
+    /// The file cannot be decoded (a corrupt or cut gzip stream), so its records are not known:
+    /// the whole file is one reject with this reason, and nothing of it loads.
+    Undecodable(String),
 }
 
 /// How much of a rejected record is kept (a 100 MB line is not copied whole into the table).
 const RAW_LIMIT: usize = 2_000;
 
-fn truncated(raw: &str) -> String {
-    if raw.len() <= RAW_LIMIT {
+/// A batch is handed on once its clean records hold this many bytes or it holds this many rejects,
+/// so memory holds a few batches whatever the size of the file.
+const BATCH_TEXT: usize = 4 << 20;
+const BATCH_REJECTS: usize = 4_096;
+
+/// `raw`, cut at [`RAW_LIMIT`] bytes (on a character boundary) and followed by the length of the
+/// whole record (`len` bytes) when cut or when it is only the first bytes of the record (`whole`).
+fn kept(raw: &str, len: u64, whole: bool) -> String {
+    if raw.len() <= RAW_LIMIT && whole {
         return raw.to_string();
     }
-    let mut end = RAW_LIMIT;
+    let mut end = raw.len().min(RAW_LIMIT);
     while !raw.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}… ({} bytes)", &raw[..end], raw.len())
+    format!("{}… ({len} bytes)", &raw[..end])
 }
 
-/// Open a landing file as text, gunzipping `.gz`.
-pub fn open_text(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
-    let file = std::fs::File::open(path)?;
-    let reader: Box<dyn Read> = if path.to_string_lossy().to_lowercase().ends_with(".gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Whether a file holds gzip data, by its first bytes (not its name).
+pub fn is_gzip(path: &Path) -> std::io::Result<bool> {
+    let mut magic = [0u8; 2];
+    let mut file = std::fs::File::open(path)?;
+    let mut got = 0;
+    while got < magic.len() {
+        match file.read(&mut magic[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got == magic.len() && magic == GZIP_MAGIC)
+}
+
+/// Open a landing file as its text, gunzipped (as a stream) when its first bytes say gzip.
+pub fn open_text(path: &Path) -> std::io::Result<(Box<dyn Read + Send>, bool)> {
+    let mut file = BufReader::with_capacity(1 << 16, std::fs::File::open(path)?);
+    let gzip = file.fill_buf()?.starts_with(&GZIP_MAGIC);
+    let reader: Box<dyn Read + Send> =
+        if gzip { Box::new(flate2::bufread::MultiGzDecoder::new(file)) } else { Box::new(file) };
+    Ok((reader, gzip))
+}
+
+/// Validate every record of a landing file (any shape, see [`records`]; gzip by its first bytes),
+/// as a stream: `on_batch` gets the clean records and rejects a batch at a time, in order, and
+/// returns false to stop. An error is the file's own (it cannot be opened or read), not its data's.
+pub fn validate_file(
+    path: &Path,
+    columns: &[Column],
+    on_batch: impl FnMut(Validated) -> bool,
+) -> std::io::Result<FileEnd> {
+    let (reader, gzip) = open_text(path)?;
+    validate_reader(reader, gzip, columns, true, on_batch)
+}
+
+/// [`validate_file`] of what `reader` gives: `gzip` says that it gunzips, so that an error of
+/// its data (not of the file system) makes the file [`FileEnd::Undecodable`].
+pub fn validate_reader(
+    mut reader: impl Read,
+    gzip: bool,
+    columns: &[Column],
+    fast_path: bool,
+    mut on_batch: impl FnMut(Validated) -> bool,
+) -> std::io::Result<FileEnd> {
+    let mut checker = Checker::new(columns, fast_path);
+    let mut framer = Framer::default();
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut text_bytes = 0u64;
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if gzip && e.raw_os_error().is_none() => {
+                return Ok(FileEnd::Undecodable(format!(
+                    "not readable as gzip ({e}) after {text_bytes} bytes of text: the whole file is rejected"
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        text_bytes += n as u64;
+        framer.feed(&chunk[..n], &mut |r| checker.record(r));
+        let full = checker.out.records.len() >= BATCH_TEXT || checker.out.rejects.len() >= BATCH_REJECTS;
+        if full && !on_batch(std::mem::take(&mut checker.out)) {
+            return Ok(FileEnd::Read);
+        }
+    }
+    framer.finish(&mut |r| checker.record(r));
+    on_batch(checker.out);
+    Ok(FileEnd::Read)
+}
+
+/// Every record of a file's bytes (gunzipped first when they are gzip), validated.
+pub fn validate_bytes(bytes: &[u8], columns: &[Column]) -> (Validated, FileEnd) {
+    let mut all = Validated::default();
+    let collect = |batch| {
+        all.append(batch);
+        true
     };
-    Ok(Box::new(BufReader::with_capacity(1 << 16, reader)))
-}
-
-/// Validate every record of a file: newline-delimited JSON, or one JSON array.
-pub fn validate_file(path: &Path, columns: &[Column]) -> std::io::Result<Validated> {
-    let mut text = String::new();
-    open_text(path)?.read_to_string(&mut text).map_err(|e| std::io::Error::new(e.kind(), format!("{e}")))?;
-    Ok(validate_text(&text, columns))
+    let end = if bytes.starts_with(&GZIP_MAGIC) {
+        validate_reader(flate2::bufread::MultiGzDecoder::new(bytes), true, columns, true, collect)
+    } else {
+        validate_reader(bytes, false, columns, true, collect)
+    };
+    (all, end.expect("reading from memory does not fail"))
 }
 
 pub fn validate_text(text: &str, columns: &[Column]) -> Validated {
@@ -95,52 +195,87 @@ pub fn validate_text_general(text: &str, columns: &[Column]) -> Validated {
 }
 
 fn validate(text: &str, columns: &[Column], fast_path: bool) -> Validated {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out = Validated::default();
-    if text.trim_start().starts_with('[') {
-        match serde_json::from_str::<Vec<Value>>(text) {
-            Ok(items) => {
-                for (i, item) in items.into_iter().enumerate() {
-                    let raw = item.to_string();
-                    let checked = check_record(item, columns);
-                    push(&mut out, i as u64 + 1, &raw, checked.as_deref().map_err(String::as_str));
-                }
-            }
-            Err(e) => push(&mut out, 1, text, Err(&format!("malformed JSON array: {e}"))),
-        }
-        return out;
-    }
-    let fast = FastColumns::new(columns);
-    let mut clean = String::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        clean.clear();
-        // Most records already fit: they are copied field by field without building a tree of
-        // values. Anything else takes the general path, which also words the reasons.
-        if fast_path && fast.write(line, &mut clean) {
-            push(&mut out, i as u64 + 1, line, Ok(&clean));
-            continue;
-        }
-        let checked = serde_json::from_str::<Value>(line)
-            .map_err(|e| format!("malformed JSON: {e}"))
-            .and_then(|v| check_record(v, columns));
-        push(&mut out, i as u64 + 1, line, checked.as_deref().map_err(String::as_str));
-    }
-    out
+    let mut checker = Checker::new(columns, fast_path);
+    records::frame(text.as_bytes(), |r| checker.record(r));
+    checker.out
 }
 
-fn push(out: &mut Validated, line: u64, raw: &str, result: Result<&str, &str>) {
-    match result {
-        Ok(clean) => {
-            out.records.push_str(clean);
-            out.records.push('\n');
-            out.count += 1;
-            out.longest = out.longest.max(clean.len());
+/// Judges framed records one by one into clean records and rejects.
+struct Checker<'c> {
+    columns: &'c [Column],
+    fast: Option<FastColumns<'c>>,
+    clean: String,
+    out: Validated,
+}
+
+impl<'c> Checker<'c> {
+    fn new(columns: &'c [Column], fast_path: bool) -> Self {
+        Checker {
+            columns,
+            fast: fast_path.then(|| FastColumns::new(columns)),
+            clean: String::new(),
+            out: Validated::default(),
         }
-        Err(reason) => out.rejects.push(Reject { line, raw: truncated(raw), reason: reason.to_string() }),
     }
+
+    fn record(&mut self, record: Record<'_>) {
+        let line = record.position.number();
+        match self.check(&record) {
+            Ok(()) => {
+                self.out.records.push_str(&self.clean);
+                self.out.records.push('\n');
+                self.out.count += 1;
+                self.out.longest = self.out.longest.max(self.clean.len());
+            }
+            Err(reason) => {
+                let raw = kept(String::from_utf8_lossy(record.bytes).trim_end(), record.len, !record.is_too_long());
+                let reason = match record.position {
+                    Position::Element(n) => format!("element {n}: {reason}"),
+                    Position::Line(_) => reason,
+                };
+                self.out.rejects.push(Reject { line, raw, reason });
+            }
+        }
+    }
+
+    /// Whether a record fits (its clean form is then in `self.clean`), or why not.
+    fn check(&mut self, record: &Record<'_>) -> Result<(), String> {
+        if record.is_too_long() {
+            return Err(format!(
+                "a record of {} bytes, longer than the {} MiB a record may be",
+                record.len,
+                MAX_RECORD >> 20
+            ));
+        }
+        let text = std::str::from_utf8(record.bytes).map_err(|e| {
+            let at = e.valid_up_to();
+            format!("not valid UTF-8: byte {} of the record is 0x{:02X}", at + 1, record.bytes[at])
+        })?;
+        if text.is_empty() {
+            return Err("an empty element (two commas in a row)".to_string());
+        }
+        if let Some(next) = record.cut_at {
+            return Err(format!("malformed JSON: not closed before line {next}, where the next record starts"));
+        }
+        self.clean.clear();
+        // Most records already fit: they are copied field by field without building a tree of
+        // values. Anything else takes the general path, which also words the reasons.
+        if self.fast.as_ref().is_some_and(|fast| fast.write(text, &mut self.clean)) {
+            return Ok(());
+        }
+        let value = serde_json::from_str::<Value>(text).map_err(|e| malformed(&e, record))?;
+        self.clean = check_record(value, self.columns)?;
+        Ok(())
+    }
+}
+
+/// A JSON syntax error as a reason, placed in the file (serde_json counts from the record's start).
+fn malformed(e: &serde_json::Error, record: &Record<'_>) -> String {
+    let text = e.to_string();
+    let what = text.rsplit_once(" at line ").map_or(text.as_str(), |(what, _)| what);
+    let line = record.line + (e.line() as u64).saturating_sub(1);
+    let column = if e.line() <= 1 { record.column + (e.column() as u64).saturating_sub(1) } else { e.column() as u64 };
+    format!("malformed JSON: {what} at line {line} column {column}")
 }
 
 /// The values an integer type holds.
@@ -156,7 +291,9 @@ pub(super) fn integer_range(data_type: &str) -> Option<(i64, i64)> {
 
 /// A record as a clean JSON object of the declared columns, or why it does not fit.
 pub fn check_record(value: Value, columns: &[Column]) -> Result<String, String> {
-    let Value::Object(mut fields) = value else { return Err("not a JSON object".to_string()) };
+    let Value::Object(mut fields) = value else {
+        return Err(format!("not a JSON object but {}", describe("", &value)));
+    };
     let mut clean = Map::new();
     for column in columns {
         let value = fields.remove(&column.name).unwrap_or(Value::Null);
@@ -215,11 +352,11 @@ fn fit(value: &Value, data_type: &str) -> Option<Value> {
         "BOOLEAN" => return value.as_bool().map(Value::from),
         _ => return Some(value.clone()),
     };
+    // A whole number, written as one (`12`, `1.0`, `1e3`) or as a text of one (`"12"`, `"1.0"`).
+    let whole_float = |f: f64| (f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64);
     let whole = match value {
-        Value::Number(n) => {
-            n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18).map(|f| f as i64))
-        }
-        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(whole_float)),
+        Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| s.trim().parse::<f64>().ok().and_then(whole_float)),
         _ => None,
     }?;
     (min..=max).contains(&whole).then(|| Value::from(whole))

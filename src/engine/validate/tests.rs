@@ -40,7 +40,7 @@ fn every_record_is_kept_or_rejected_with_its_line() {
     assert_eq!(lines, vec![3, 4, 5, 6]);
     assert!(out.rejects[0].reason.starts_with("malformed JSON"));
     assert!(out.rejects[1].reason.contains("required field \"email\""));
-    assert_eq!(out.rejects[2].reason, "not a JSON object");
+    assert_eq!(out.rejects[2].reason, "not a JSON object but the number 42");
     assert!(out.rejects[3].reason.contains("birthDay"));
 }
 
@@ -52,6 +52,136 @@ fn arrays_and_long_lines() {
     let long = format!(r#"{{"email":"{}","x":"nope"}}"#, "a".repeat(10_000));
     let out = validate_text(&long, &columns());
     assert!(out.rejects[0].raw.len() < 2_100 && out.rejects[0].raw.ends_with("bytes)"));
+}
+
+fn reading_columns() -> Vec<Column> {
+    let c = |name: &str, data_type: &str, nullable: bool| Column {
+        name: name.into(),
+        data_type: data_type.into(),
+        nullable,
+    };
+    vec![c("user", "VARCHAR", false), c("timestamp", "BIGINT", false), c("x", "DOUBLE", true)]
+}
+
+fn reading(t: &str, x: &str) -> String {
+    format!(r#"{{"user": "a@b.c", "timestamp": {t}, "x": {x}}}"#)
+}
+
+/// (line, reason) of every reject.
+fn rejects(out: &Validated) -> Vec<(u64, String)> {
+    out.rejects.iter().map(|r| (r.line, r.reason.clone())).collect()
+}
+
+/// Readings as `text`: `loaded` of them load and these (position, reason) are rejected.
+fn assert_readings(text: &str, loaded: u64, rejected: &[(u64, &str)]) {
+    let out = validate_text(text, &reading_columns());
+    assert_eq!(out.count, loaded, "{:?}", out.rejects);
+    assert_eq!(rejects(&out), rejected.iter().map(|(n, r)| (*n, r.to_string())).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_ndjson_file_whose_first_line_is_an_array_loses_only_that_line() {
+    let text = format!("[1, 2]\n{}\n{}\n", reading("1", "0.5"), reading("2", "0.5"));
+    assert_readings(&text, 2, &[(1, "not a JSON object but an array")]);
+}
+
+#[test]
+fn records_separated_by_lone_carriage_returns_are_counted_one_by_one() {
+    let text = format!("{}\r{}\r{}\r", reading("1", "0.5"), reading("2", "true"), reading("3", "0.5"));
+    assert_readings(&text, 2, &[(2, "\"x\" is a boolean (true), not DOUBLE")]);
+}
+
+#[test]
+fn pretty_printed_records_are_one_record_each() {
+    let customer =
+        serde_json::json!({"email": "a@b.c", "birthDay": "1990-01-02", "consent": 1655564376361_i64, "x": 0.5});
+    let pretty = serde_json::to_string_pretty(&customer).unwrap();
+    assert!(pretty.lines().count() > 4);
+    let out = validate_text(&pretty, &columns());
+    assert_eq!((out.count, out.rejects.len()), (1, 0), "{:?}", out.rejects);
+
+    // Three readings as `jq .` prints them, the second with a value that does not fit.
+    let readings: Vec<String> = [("1", "0.5"), ("2", "\"abc\""), ("3", "-1.5")]
+        .iter()
+        .map(|(t, x)| serde_json::to_string_pretty(&serde_json::from_str::<Value>(&reading(t, x)).unwrap()).unwrap())
+        .collect();
+    let text = readings.join("\n") + "\n";
+    let out = validate_text(&text, &reading_columns());
+    assert_eq!(out.count, 2, "{:?}", out.rejects);
+    assert_eq!(rejects(&out), [(6, "\"x\" is a text of 3 characters, not DOUBLE".to_string())]);
+    // Concatenated, and with a record cut short before the next one starts.
+    let text = format!("{}{}\n{{\n  \"user\": \"a@b.c\",\n{}", reading("1", "1"), reading("2", "2"), readings[2]);
+    let out = validate_text(&text, &reading_columns());
+    assert_eq!(out.count, 3);
+    assert_eq!(
+        rejects(&out),
+        [(2, "malformed JSON: not closed before line 4, where the next record starts".to_string())]
+    );
+}
+
+#[test]
+fn array_elements_are_rejected_by_element_number() {
+    let text = format!("[\n{},\n{},\n{}\n]\n", reading("1", "0.5"), reading("2.5", "0.5"), reading("3", "0.5"));
+    assert_readings(&text, 2, &[(2, "element 2: \"timestamp\" is the number 2.5, not BIGINT")]);
+}
+
+#[test]
+fn a_malformed_record_is_placed_in_the_file() {
+    let text = format!("{}\n  {{\"user\": \"a@b.c\", \"timestamp\": 1,, \"x\": 1}}\n", reading("1", "0.5"));
+    assert_readings(&text, 1, &[(2, "malformed JSON: key must be a string at line 2 column 36")]);
+}
+
+#[test]
+fn an_invalid_utf8_byte_rejects_its_record_only() {
+    let mut bytes = format!("{}\n", reading("1", "0.5")).into_bytes();
+    bytes.extend_from_slice(b"{\"user\": \"a\xff@b.c\", \"timestamp\": 2, \"x\": 0.5}\n");
+    bytes.extend_from_slice(format!("{}\n", reading("3", "0.5")).as_bytes());
+    let (out, end) = validate_bytes(&bytes, &reading_columns());
+    assert_eq!(end, FileEnd::Read);
+    assert_eq!(out.count, 2);
+    assert_eq!(rejects(&out), [(2, "not valid UTF-8: byte 12 of the record is 0xFF".to_string())]);
+    assert!(out.rejects[0].raw.contains("a\u{fffd}@b.c"), "kept lossily: {}", out.rejects[0].raw);
+}
+
+#[test]
+fn gzip_is_told_by_its_bytes_and_a_corrupt_stream_is_one_undecodable_file() {
+    use std::io::Write;
+    let text = format!("{}\n{}\n", reading("1", "0.5"), reading("2", "0.5"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let (out, end) = validate_bytes(&gz, &reading_columns());
+    assert_eq!((out.count, end), (2, FileEnd::Read));
+    // Cut, or with its data changed: nothing of it is known for sure.
+    let mut flipped = gz.clone();
+    flipped[gz.len() / 2] ^= 0x55;
+    for broken in [&gz[..gz.len() - 6], &flipped[..]] {
+        let (_, end) = validate_bytes(broken, &reading_columns());
+        let FileEnd::Undecodable(reason) = end else { panic!("{end:?}") };
+        assert!(
+            reason.starts_with("not readable as gzip (") && reason.ends_with("the whole file is rejected"),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn declared_types_are_a_contract_for_sensor_values() {
+    let cases = [
+        (reading("1", "true"), "\"x\" is a boolean (true), not DOUBLE"),
+        (reading("1655564400000.4", "0.5"), "\"timestamp\" is the number 1655564400000.4, not BIGINT"),
+        (reading("true", "0.5"), "\"timestamp\" is a boolean (true), not BIGINT"),
+        (reading("9223372036854775808", "0.5"), "\"timestamp\" is the number 9223372036854775808, not BIGINT"),
+        (reading("1", "\"inf\""), "\"x\" is a text of 3 characters, not DOUBLE"),
+        (r#"{"user": true, "timestamp": 1}"#.to_string(), "\"user\" is a boolean, not VARCHAR"),
+        (r#"{"user": {"a": 1}, "timestamp": 1}"#.to_string(), "\"user\" is an object, not VARCHAR"),
+    ];
+    for (record, reason) in cases {
+        let out = validate_text(&record, &reading_columns());
+        assert_eq!(rejects(&out), [(1, reason.to_string())], "{record}");
+    }
+    let out = validate_text(&reading("1e3", "1"), &reading_columns());
+    assert_eq!(out.lines().collect::<Vec<_>>(), [r#"{"timestamp":1000,"user":"a@b.c","x":1.0}"#]);
 }
 
 /// Whether two clean records give DuckDB the same values: the fast path copies values as
