@@ -413,7 +413,7 @@ fn declared_types_are_a_contract_for_sensor_data_too() {
     options.pseudonym_key =
         Some(stedi_tui::engine::pseudonym::PseudonymKey::new("landing-test-key-0123456789").unwrap());
     let mut strict = Engine::open(options).unwrap();
-    strict.run_all(&CheckOptions { strict: true, expect: None }, &mut |_| {}).unwrap();
+    strict.run_all(&CheckOptions { strict: true, ..Default::default() }, &mut |_| {}).unwrap();
     let early = strict
         .fetch(&format!("SELECT count(*) FROM accelerometer_trusted WHERE \"timestamp\" < {consent}"), 1, 0)
         .unwrap();
