@@ -26,6 +26,8 @@ fn installed() -> Installed {
     fs::create_dir_all(&work).unwrap();
     let bin = bin_dir.join("stedi-tui");
     fs::copy(env!("CARGO_BIN_EXE_stedi-tui"), &bin).unwrap();
+    // Once one exec has worked, no child forked during the copy holds it any more (see `output`).
+    output(Command::new(&bin).arg("--version"));
     Installed { _dir: dir, bin, work }
 }
 
@@ -40,7 +42,7 @@ impl Installed {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
+        output(self.command().args(args))
     }
 
     /// `--check --format json` on `data` (with `--no-cache`, so runs are independent).
@@ -51,6 +53,20 @@ impl Installed {
         assert!(out.status.code().is_some_and(|c| c < 2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     }
+}
+
+/// Run `cmd`. The binary was just copied: a test thread that forks meanwhile holds the copy's
+/// write handle until its child execs, and exec then fails with ETXTBSY; that passes in moments.
+fn output(cmd: &mut Command) -> Output {
+    for _ in 0..100 {
+        match cmd.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("{cmd:?}: the binary stayed busy");
 }
 
 /// The real data if CI gave it, else a copy of the sample data.
