@@ -365,3 +365,71 @@ fn the_checks_view_shows_a_sparkline_of_earlier_check_runs() {
     let leak = line("consent_leak.customer_trusted");
     assert!(leak.contains(" ·· ") && !leak.contains("···"), "two runs without failing rows: {leak}");
 }
+
+/// Every personal value of the sample data's customer records (6+ characters), lower-cased.
+fn sample_personal_values() -> Vec<String> {
+    let mut values = Vec::new();
+    for entry in std::fs::read_dir(common::project_root().join("sample_data/customer/landing")).unwrap() {
+        for line in std::fs::read_to_string(entry.unwrap().path()).unwrap().lines() {
+            let Ok(serde_json::Value::Object(record)) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            for field in ["customerName", "email", "phone", "birthDay"] {
+                if let Some(v) = record.get(field).and_then(|v| v.as_str()).filter(|v| v.len() >= 6) {
+                    values.push(v.to_lowercase());
+                }
+            }
+        }
+    }
+    values
+}
+
+fn assert_no_personal_value(what: &str, screen: &str, values: &[String]) {
+    let lower = screen.to_lowercase();
+    for v in values {
+        assert!(!lower.contains(v.as_str()), "{what} shows a personal value of the input ({} chars)", v.len());
+    }
+}
+
+/// `t` opens the customer picker (masked; typing filters it), Enter traces the customer, and
+/// Enter on a table of the trace opens exactly the rows the trace counted there.
+#[test]
+fn the_trace_view_picks_a_customer_masked_and_opens_their_rows() {
+    let values = sample_personal_values();
+    assert!(values.len() > 100);
+    let mut app = sample_app();
+    key(&mut app, KeyCode::Char('t'));
+    assert_eq!(app.view, View::Picker);
+    let all = app.picker_entries();
+    assert!(all.len() > 10, "{} customers", all.len());
+    let picker = screen(&mut app, 120, 40);
+    assert_no_personal_value("the picker", &picker, &values);
+    // A consenting customer with readings: filter by what the picker shows of their email.
+    let consenting = all.iter().find(|e| e.consenting).expect("a consenting customer");
+    let (target, id) = (consenting.email.clone(), consenting.customer_id.clone());
+    keys(&mut app, &target);
+    let shown = app.picker_entries();
+    assert!(!shown.is_empty() && shown.len() < all.len() && shown.iter().all(|e| e.email.contains(&target)));
+    // Masks can coincide: walk to the customer meant.
+    for _ in 0..shown.iter().position(|e| e.customer_id == id).unwrap() {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Trace);
+    let trace_screen = screen(&mut app, 120, 40);
+    assert_no_personal_value("the trace", &trace_screen, &values);
+    assert!(trace_screen.contains("customer_trusted") && trace_screen.contains("rubric"), "{trace_screen}");
+    snapshot("trace_120x40", &trace_screen);
+    let trace = app.trace.clone().expect("traced");
+    assert_eq!(trace.customer_id, id);
+    assert!(trace_screen.contains(": consents"), "{trace_screen}");
+    // The first table of the trace that holds their rows in this session's (rubric) mode.
+    let (index, table) = trace.tables.iter().enumerate().find(|(_, t)| t.rubric.total > 0).expect("rows somewhere");
+    for _ in 0..index {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Table);
+    assert_eq!(app.preview.as_ref().unwrap().total, table.rubric.total, "{}: the rows the trace counted", table.table);
+    assert_no_personal_value("their rows", &screen(&mut app, 160, 40), &values);
+}
