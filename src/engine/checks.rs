@@ -9,7 +9,7 @@ use super::cache;
 use super::catalog::{CheckDef, ForEach, Severity};
 use super::error::{EngineError, Result};
 use super::gate::{self, Baseline, BaselineCheck, BaselineVerdict, Selection};
-use super::rows::{count_rows, fetch_rows_in_order, RowSet};
+use super::rows::{fetch_rows_in_order, RowSet};
 use super::sql_text::quote_ident;
 use super::{Engine, Progress};
 
@@ -193,26 +193,18 @@ impl Engine {
             let fp = self.lineage.of_sql("check", &check.sql);
             let result_table = format!("check_result_{}", &fp[..16]);
             let key = format!("check:{}", check.id);
-            // A crash between building and recording only means building it again next time.
-            let reused = match built.get(&key) {
-                Some((built, rows, _)) if *built == fp && schema.tables.contains(&result_table) => Some(*rows),
-                _ => None,
-            };
-            if reused.is_some() {
+            let what = format!("check {}", check.id);
+            let (failing_rows, reused) =
+                cache::build_or_reuse(&self.conn, &built, &schema.tables, &key, &result_table, &fp, &check.sql, |e| {
+                    EngineError::sql_failed(&check.def.path, Some(&what), e)
+                })?;
+            if reused {
                 self.cache.checks_reused += 1;
             } else {
-                let create = format!("CREATE OR REPLACE TABLE {} AS {}", quote_ident(&result_table), check.sql);
-                let what = format!("check {}", check.id);
-                self.conn
-                    .execute_batch(&create)
-                    .map_err(|e| EngineError::sql_failed(&check.def.path, Some(&what), e))?;
                 self.cache.checks_run += 1;
                 schema.tables.insert(result_table.clone());
             }
-            let failing_rows = match reused {
-                Some(rows) => rows,
-                None => count_rows(&self.conn, &format!("SELECT * FROM {}", quote_ident(&result_table)))?,
-            };
+            let reused = reused.then_some(failing_rows);
             if reused.is_none() {
                 records.push((key, fp.clone(), failing_rows, check_started.elapsed().as_secs_f64()));
             }

@@ -116,26 +116,17 @@ impl Engine {
             progress(Progress::Stage { name: stage.name.clone(), index, total });
             let stage_started = Instant::now();
             let fp = self.lineage.of_sql("stage", &stage.sql);
-            let rows = match built.get(&stage.name) {
-                Some((built, rows, _)) if *built == fp && tables.contains(&stage.name) => {
-                    self.cache.stages_reused += 1;
-                    *rows
-                }
-                _ => {
-                    cache::unrecord(&self.conn, &stage.name)?;
-                    let create = format!("CREATE OR REPLACE TABLE {} AS {}", quote_ident(&stage.name), stage.sql);
-                    self.conn.execute_batch(&create).map_err(|e| EngineError::sql_failed(&stage.path, None, e))?;
-                    let rows: i64 = self.conn.query_row(
-                        &format!("SELECT count(*) FROM {}", quote_ident(&stage.name)),
-                        [],
-                        |r| r.get(0),
-                    )?;
-                    let seconds = stage_started.elapsed().as_secs_f64();
-                    cache::record(&self.conn, &stage.name, "stage", &fp, rows as u64, seconds)?;
-                    self.cache.stages_built += 1;
-                    rows as u64
-                }
-            };
+            let (rows, reused) =
+                cache::build_or_reuse(&self.conn, &built, &tables, &stage.name, &stage.name, &fp, &stage.sql, |e| {
+                    EngineError::sql_failed(&stage.path, None, e)
+                })?;
+            if reused {
+                self.cache.stages_reused += 1;
+            } else {
+                let seconds = stage_started.elapsed().as_secs_f64();
+                cache::record(&self.conn, &stage.name, "stage", &fp, rows, seconds)?;
+                self.cache.stages_built += 1;
+            }
             self.lineage.set(&stage.name, fp);
             if self.a_reference_reads(&stage.name) {
                 self.set_reference_fingerprints();

@@ -42,6 +42,38 @@ pub fn all_built(conn: &Connection) -> Result<std::collections::HashMap<String, 
     Ok(rows)
 }
 
+/// What [`all_built`] read: name -> (fingerprint, rows, seconds).
+pub type Built = std::collections::HashMap<String, (String, u64, f64)>;
+
+/// The one rule for reusing what a run built: `table` is reused when the cache recorded `key`
+/// with the fingerprint `fp` (the SQL and everything it read) and the table still exists;
+/// otherwise it is made again from `sql` (`on_error` says which file failed). Returns its rows
+/// and whether it was reused. Recording what was built is the caller's, so a phase can record
+/// all of it in one commit; until then a crash only means building it again.
+#[allow(clippy::too_many_arguments)]
+pub fn build_or_reuse(
+    conn: &Connection,
+    built: &Built,
+    tables: &std::collections::BTreeSet<String>,
+    key: &str,
+    table: &str,
+    fp: &str,
+    sql: &str,
+    on_error: impl FnOnce(duckdb::Error) -> crate::engine::EngineError,
+) -> Result<(u64, bool)> {
+    if let Some((recorded, rows, _)) = built.get(key) {
+        if recorded == fp && tables.contains(table) {
+            return Ok((*rows, true));
+        }
+        // Forgotten before the table is replaced: a run that dies after replacing it must not
+        // leave the old record naming the new table.
+        unrecord(conn, key)?;
+    }
+    conn.execute_batch(&format!("CREATE OR REPLACE TABLE {} AS {sql}", quote_ident(table))).map_err(on_error)?;
+    let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", quote_ident(table)), [], |r| r.get(0))?;
+    Ok((rows as u64, false))
+}
+
 /// Record many built things at once, in one transaction (one commit, not one per check).
 pub fn record_all(conn: &Connection, kind: &str, built: &[(String, String, u64, f64)]) -> Result<()> {
     if built.is_empty() {
