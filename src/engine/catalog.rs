@@ -297,10 +297,18 @@ impl Catalog {
             checks.push(parse_check(&path, text)?);
         }
         let (diffs, erasure) = (named("diff")?, named("erasure")?);
-        // Every other file (trace/, report/, ...) is read by name when needed: its header is
-        // held to the same rules now, so a misspelt key is found on any run.
+        // Every other file (trace/, report/, the other mode's stages, ...) is read by name when
+        // needed: its header is held to the same rules now, so a misspelt key is found on any run.
+        let parsed = ["landing", "reference", "checks", "diff", "erasure"]
+            .map(String::from)
+            .into_iter()
+            .chain(["trusted", "curated"].map(|f| format!("{prefix}{f}")))
+            .collect::<Vec<_>>();
         for (rel, text) in sql.iter() {
-            Header::parse(&sql.path_of(rel), text)?;
+            let folder = rel.rsplit_once('/').map_or("", |(folder, _)| folder);
+            if !parsed.iter().any(|p| p == folder) {
+                Header::parse(&sql.path_of(rel), text)?;
+            }
         }
         Ok(Catalog { root, sql, mode, landing, references, stages, checks, diffs, erasure })
     }

@@ -182,12 +182,14 @@ pub fn forget(options: super::EngineOptions, email: &str, choice: &CacheChoice) 
         Err(why) => (registry::Uses::default(), Some(why)),
     };
     let engine = Engine::run_both_modes(options)?;
-    let rows = engine.customer_rows(email)?;
-    let exports: Vec<ExportCopy> = recorded
-        .exports
-        .iter()
-        .map(|out| ExportCopy { out: out.clone(), state: engine.export_state(out, &data_dir, email, keyed) })
-        .collect();
+    let (rows, exports) = engine.for_customer(email, |engine| {
+        let exports = recorded
+            .exports
+            .iter()
+            .map(|out| ExportCopy { out: out.clone(), state: engine.export_state(out, &data_dir, keyed) })
+            .collect::<Vec<_>>();
+        Ok((engine.rows_in_tables()?, exports))
+    })?;
     drop(engine);
     let added = add_to_list(&data_dir, email)?;
     let listed = read_list(&data_dir)?.len();
@@ -219,6 +221,20 @@ impl Engine {
     /// number of any of its customer records, or its pseudonym (`queries/erasure/customer_rows.sql`).
     /// Needs an engine made by [`Engine::run_both_modes`].
     pub fn customer_rows(&self, email: &str) -> Result<Vec<CustomerRows>> {
+        self.for_customer(email, Engine::rows_in_tables)
+    }
+
+    /// Run `work` with `forget_customers(email)` holding `email`, the table customer_rows.sql reads.
+    fn for_customer<T>(&self, email: &str, work: impl FnOnce(&Engine) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("CREATE OR REPLACE TEMP TABLE forget_customers (email VARCHAR NOT NULL)")?;
+        self.conn.execute("INSERT INTO forget_customers VALUES (?)", [email])?;
+        let done = work(self);
+        self.conn.execute_batch("DROP TABLE forget_customers")?;
+        done
+    }
+
+    /// [`Engine::customer_rows`] for the customer already in `forget_customers`.
+    fn rows_in_tables(&self) -> Result<Vec<CustomerRows>> {
         let mut out = Vec::new();
         for (table, zone) in self.catalog.table_names() {
             let mut counts = [0u64; 2];
@@ -227,29 +243,26 @@ impl Engine {
                     super::Zone::Landing => quote_ident(&table),
                     _ => format!("{}.{}", mode.as_str(), quote_ident(&table)),
                 };
-                counts[i] = self.count_customer_rows(email, &qualified, &table)?;
+                counts[i] = self.count_customer_rows(&qualified, &table)?;
             }
             out.push(CustomerRows { table, zone, rubric: counts[0], strict: counts[1] });
         }
         Ok(out)
     }
 
-    /// How many rows of `relation` (a table, or a `read_parquet(...)`) belong to `email`.
-    fn count_customer_rows(&self, email: &str, relation: &str, label: &str) -> Result<u64> {
+    /// How many rows of `relation` (a table, or a `read_parquet(...)`) belong to the customer in
+    /// `forget_customers`.
+    fn count_customer_rows(&self, relation: &str, label: &str) -> Result<u64> {
         let query = self.catalog.erasure_query("customer_rows")?;
-        let (path, template) = (&query.path, &query.sql);
-        self.conn.execute_batch("CREATE OR REPLACE TEMP TABLE forget_customers (email VARCHAR NOT NULL)")?;
-        self.conn.execute("INSERT INTO forget_customers VALUES (?)", [email])?;
         let counted = self
             .conn
-            .query_row(&template.replace("{table}", relation), [], |r| r.get::<_, i64>(0))
-            .map_err(|e| EngineError::sql(path, format!("{label}: {e}")));
-        self.conn.execute_batch("DROP TABLE forget_customers")?;
-        Ok(counted? as u64)
+            .query_row(&query.sql.replace("{table}", relation), [], |r| r.get::<_, i64>(0))
+            .map_err(|e| EngineError::sql(&query.path, format!("{label}: {e}")))?;
+        Ok(counted as u64)
     }
 
     /// Whether the export in `out` still holds `email`'s rows, read from its Parquet files.
-    fn export_state(&self, out: &Path, data_dir: &Path, email: &str, keyed: bool) -> ExportState {
+    fn export_state(&self, out: &Path, data_dir: &Path, keyed: bool) -> ExportState {
         let manifest_path = out.join(super::export::MANIFEST);
         let text = match fs::read_to_string(&manifest_path) {
             Ok(text) => text,
@@ -287,7 +300,7 @@ impl Engine {
                 .collect();
             let hive = manifest.partition_by.is_some();
             let relation = format!("read_parquet([{}], hive_partitioning = {hive})", files.join(", "));
-            match self.count_customer_rows(email, &relation, &table.name) {
+            match self.count_customer_rows(&relation, &table.name) {
                 Ok(n) => tables.push((table.name.clone(), n)),
                 Err(e) => return ExportState::Unreadable { why: super::error::one_line(&e.to_string()) },
             }

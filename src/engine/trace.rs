@@ -9,7 +9,7 @@ use super::catalog::{Catalog, Mode, Zone};
 use super::dialect::key_padding;
 use super::error::{EngineError, Result};
 use super::load::relation_columns;
-use super::sql_text::{quote_ident, strip_trailing_semicolons};
+use super::sql_text::{quote_ident, quote_literal, strip_trailing_semicolons};
 use super::Engine;
 
 /// A customer as the picker lists them (name and email of their latest record).
@@ -127,6 +127,27 @@ fn events(records: &mut [TraceRecord]) {
         }
         r.event = event.join(", ");
         previous = Some(r.consent_at);
+    }
+}
+
+impl super::Catalog {
+    /// The query of the traced customer's rows in `table` (`queries/trace/table_rows.sql`), for
+    /// the TUI to page: their customer id and their devices' serial numbers filled in as literals.
+    pub fn trace_rows_query(&self, table: &str, customer_id: &str, devices: &[String]) -> Result<String> {
+        let rel = "trace/table_rows.sql";
+        let (_, text) = self
+            .sql
+            .get(rel)
+            .ok_or_else(|| EngineError::input(self.sql.path_of(rel), "not found in the queries folder"))?;
+        let devices = if devices.is_empty() {
+            "NULL".to_string()
+        } else {
+            devices.iter().map(|d| quote_literal(d)).collect::<Vec<_>>().join(", ")
+        };
+        Ok(strip_trailing_semicolons(text)
+            .replace("{table}", &quote_ident(&super::dialect::with_keys_view(table)))
+            .replace("{customer_id}", &quote_literal(customer_id))
+            .replace("{devices}", &devices))
     }
 }
 

@@ -5,7 +5,6 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Pending, View};
 use crate::engine::mask::display_value;
-use crate::engine::sql_text::{quote_ident, quote_literal};
 use crate::tui::preview::Preview;
 use crate::tui::worker::Request;
 
@@ -65,18 +64,14 @@ impl App {
     pub(super) fn open_trace_rows(&mut self) {
         let Some(trace) = &self.trace else { return };
         let Some(table) = trace.tables.get(self.trace_cursor) else { return };
-        let id = quote_literal(&trace.customer_id);
-        let devices = if trace.devices.is_empty() {
-            "NULL".to_string()
-        } else {
-            trace.devices.iter().map(|d| quote_literal(d)).collect::<Vec<_>>().join(", ")
+        let Some(snapshot) = &self.snapshot else { return };
+        let sql = match snapshot.catalog.trace_rows_query(&table.table, &trace.customer_id, &trace.devices) {
+            Ok(sql) => sql,
+            Err(e) => {
+                self.message = Some(e.to_string());
+                return;
+            }
         };
-        let sql = format!(
-            "SELECT * FROM {} WHERE lower(trim(coalesce(email, \"user\"))) = {id} OR serialNumber IN ({devices}) \
-             OR customer_pseudonym IN (SELECT customer_pseudonym FROM customer_pseudonyms WHERE customer_id = {id}) \
-             OR device_pseudonym IN (SELECT device_pseudonym FROM device_pseudonyms WHERE serialNumber IN ({devices}))",
-            quote_ident(&format!("{}_with_keys", table.table))
-        );
         let shown = display_value("email", &trace.customer_id, self.show_pii);
         let mut p = Preview::of_query(format!("{}: rows of {shown}", table.table), sql);
         p.note = Some("by email, user, their devices' serial numbers or their pseudonyms".to_string());
