@@ -2,7 +2,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 use stedi_tui::cli::{run, Cli};
-use stedi_tui::engine::printable::printable;
+use stedi_tui::engine::printable;
 
 fn main() -> ExitCode {
     // Panics (there should be none) still get a readable report; errors are one line, no backtrace.

@@ -57,7 +57,7 @@ impl ProgressReporter {
         bar.set_length(*total as u64);
         bar.set_prefix(phase);
         // A file name's newline or escape must not redraw the terminal (see engine::printable).
-        bar.set_message(crate::engine::printable::printable(&what).into_owned());
+        bar.set_message(crate::engine::printable(&what).into_owned());
     }
 
     /// Remove the bar from the terminal.

@@ -4,8 +4,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use stedi_tui::engine::generate::Injections;
 use stedi_tui::engine::CheckOptions;
+use stedi_tui::engine::Injections;
 
 const PII: &str = "pii.machine_learning_curated";
 

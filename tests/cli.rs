@@ -6,7 +6,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use stedi_tui::engine::generate::Injections;
+use stedi_tui::engine::Injections;
 
 fn stedi() -> Command {
     let mut cmd = Command::cargo_bin("stedi-tui").unwrap();

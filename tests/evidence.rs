@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command as Process;
 
 use assert_cmd::Command;
-use stedi_tui::engine::generate::Injections;
+use stedi_tui::engine::Injections;
 use stedi_tui::report::thousands;
 
 fn stedi() -> Command {

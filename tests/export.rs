@@ -8,10 +8,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use stedi_tui::engine::export::{self, ExportOptions, FAIL_AFTER_ENV, MANIFEST};
-use stedi_tui::engine::generate::Injections;
-use stedi_tui::engine::load::table_columns;
-use stedi_tui::engine::sql_text::{quote_ident, quote_literal};
+use stedi_tui::engine::table_columns;
+use stedi_tui::engine::Injections;
+use stedi_tui::engine::{
+    blocking_checks, export, ExportOptions, EXPORT_IN_PROGRESS, EXPORT_MANIFEST as MANIFEST, EXPORT_MANIFEST_FORMAT,
+    FAIL_AFTER_ENV,
+};
+use stedi_tui::engine::{quote_ident, quote_literal};
 use stedi_tui::engine::{CheckOptions, Zone};
 
 const FOLDERS: [&str; 5] =
@@ -83,11 +86,11 @@ fn ignores_permissions() -> bool {
 fn exported_tables_read_back_identically_with_independent_readers() {
     let (data, _) = common::generated(120, 7, Injections::default());
     let (engine, outcomes) = common::run_pipeline(data.path(), &common::queries_dir(), &CheckOptions::default());
-    assert!(export::blocking_checks(&outcomes).is_empty(), "clean data passes the gate");
+    assert!(blocking_checks(&outcomes).is_empty(), "clean data passes the gate");
     // Quotes and spaces in the folder names must reach DuckDB quoted.
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("it's an \"export\"");
-    let summary = export::export(&engine, &outcomes, &ExportOptions::new(&out)).expect("export");
+    let summary = export(&engine, &outcomes, &ExportOptions::new(&out)).expect("export");
     assert_eq!(summary.tables, 5);
     assert_eq!(entries(parent.path()), vec!["it's an \"export\"".to_string()], "no temporary folder is left");
 
@@ -301,7 +304,7 @@ fn a_failure_mid_export_leaves_the_previous_export_untouched() {
     let stale = parent.path().join(".export.tmp-999999999");
     fs::create_dir_all(stale.join("customer/trusted")).unwrap();
     fs::write(stale.join("customer/trusted/part-0.parquet"), b"half").unwrap();
-    fs::write(stale.join(export::IN_PROGRESS), b"").unwrap();
+    fs::write(stale.join(EXPORT_IN_PROGRESS), b"").unwrap();
     let lookalike = parent.path().join(".export.tmp-999999998");
     fs::create_dir_all(&lookalike).unwrap();
     fs::write(lookalike.join("mine.txt"), b"not an export's").unwrap();
@@ -309,7 +312,7 @@ fn a_failure_mid_export_leaves_the_previous_export_untouched() {
     assert_eq!(entries(parent.path()), vec![".export.tmp-999999998", "export"]);
     assert_eq!(fs::read(lookalike.join("mine.txt")).unwrap(), b"not an export's");
     assert_ne!(snapshot(&out), before, "the successful export did replace it");
-    assert!(!out.join(export::IN_PROGRESS).exists(), "the in-progress marker is not published");
+    assert!(!out.join(EXPORT_IN_PROGRESS).exists(), "the in-progress marker is not published");
 }
 
 #[test]
@@ -434,7 +437,7 @@ fn assert_manifest_lists_every_file(out: &Path) {
         .flat_map(|t| t["files"].as_array().unwrap())
         .map(|f| f["path"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(m["format"], export::MANIFEST_FORMAT);
+    assert_eq!(m["format"], EXPORT_MANIFEST_FORMAT);
     for name in snapshot(out).keys() {
         assert!(name == MANIFEST || listed.contains(name), "{name} is not listed in the manifest");
     }

@@ -12,10 +12,10 @@ use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use stedi_tui::engine::emit::check_dialect;
-use stedi_tui::engine::export::table_folder;
-use stedi_tui::engine::sql_text::{quote_ident, quote_literal};
-use stedi_tui::engine::{erasure, Catalog, CheckOptions, Engine, EngineOptions, Mode, PseudonymKey};
+use stedi_tui::engine::check_dialect;
+use stedi_tui::engine::table_folder;
+use stedi_tui::engine::{add_to_erasure_list, Catalog, CheckOptions, Engine, EngineOptions, Mode, PseudonymKey};
+use stedi_tui::engine::{quote_ident, quote_literal};
 
 const KEY: &str = "glue-test-pseudonym-key-0001";
 const BUCKET: &str = "s3://stedi-lakehouse/zones";
@@ -157,9 +157,9 @@ fn job_arguments_come_from_glue_or_the_command_line_and_strict_jobs_need_a_key()
              except stedi_glue.JobError as e:\n    print('JobError: %s' % e)\n"
         );
         let mut command = Process::new(&python);
-        command.args(["-c", &script]).env("PYTHONPATH", path).env_remove(stedi_tui::engine::pseudonym::KEY_ENV);
+        command.args(["-c", &script]).env("PYTHONPATH", path).env_remove(stedi_tui::engine::PSEUDONYM_KEY_ENV);
         if let Some(key) = key {
-            command.env(stedi_tui::engine::pseudonym::KEY_ENV, key);
+            command.env(stedi_tui::engine::PSEUDONYM_KEY_ENV, key);
         }
         let out = command.output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -216,9 +216,9 @@ fn run_spark(python: &str, jobs: &Path, data: &Path, out: &Path, key: Option<&st
     if let Some(expect) = expect {
         command.arg("--expect").arg(expect);
     }
-    command.env_remove(stedi_tui::engine::pseudonym::KEY_ENV);
+    command.env_remove(stedi_tui::engine::PSEUDONYM_KEY_ENV);
     if let Some(key) = key {
-        command.env(stedi_tui::engine::pseudonym::KEY_ENV, key);
+        command.env(stedi_tui::engine::PSEUDONYM_KEY_ENV, key);
     }
     let started = Instant::now();
     let output = command.output().expect("python runs");
@@ -252,7 +252,7 @@ fn sample_data_with_problems(dir: &Path) -> PathBuf {
         .connection()
         .query_row("SELECT email FROM customer_trusted ORDER BY email LIMIT 1", [], |r| r.get(0))
         .unwrap();
-    erasure::add_to_list(&data, &email).unwrap();
+    add_to_erasure_list(&data, &email).unwrap();
     data
 }
 

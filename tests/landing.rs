@@ -324,7 +324,7 @@ fn one_bad_byte_or_one_corrupt_file_is_a_reject_not_a_failed_run() {
     assert_eq!(common::failing(&outcomes).get("rejected.accelerometer_landing"), Some(&2));
     // The raw text of the undecodable record is kept lossily, and masked like any other.
     let raw = engine.fetch("SELECT raw_record FROM customer_landing_rejected", 10, 0).unwrap().rows;
-    let shown = stedi_tui::engine::mask::display_value("raw_record", raw[0][0].as_deref().unwrap(), false);
+    let shown = stedi_tui::engine::display_value("raw_record", raw[0][0].as_deref().unwrap(), false);
     assert!(shown.contains("\"customerName\":\"B**\u{fffd}\"") || shown.contains("customerName"), "{shown}");
     assert!(!shown.contains("Bob"), "{shown}");
 
@@ -409,9 +409,8 @@ fn declared_types_are_a_contract_for_sensor_data_too() {
 
     // Strict mode: the reading 0.4 ms before consent is nowhere downstream.
     let mut options = EngineOptions::new(d, common::queries_dir());
-    options.mode = stedi_tui::engine::catalog::Mode::Strict;
-    options.pseudonym_key =
-        Some(stedi_tui::engine::pseudonym::PseudonymKey::new("landing-test-key-0123456789").unwrap());
+    options.mode = stedi_tui::engine::Mode::Strict;
+    options.pseudonym_key = Some(stedi_tui::engine::PseudonymKey::new("landing-test-key-0123456789").unwrap());
     let mut strict = Engine::open(options).unwrap();
     strict.run_all(&CheckOptions { strict: true, ..Default::default() }, &mut |_| {}).unwrap();
     let early = strict

@@ -407,7 +407,7 @@ fn a_consent_dated_in_the_future_or_undated_records_fail_closed() {
 /// x, y, z, distance) are copies of the trusted sensor tables' readings.
 #[test]
 fn the_strict_ml_table_links_to_nobody_through_any_join() {
-    let (dir, _) = common::generated(60, 11, stedi_tui::engine::generate::Injections::default());
+    let (dir, _) = common::generated(60, 11, stedi_tui::engine::Injections::default());
     let out = dir.path().join("export");
     let out_str = out.to_str().unwrap();
     let status = stedi()
@@ -455,7 +455,7 @@ fn the_strict_ml_table_links_to_nobody_through_any_join() {
     let mut links = Vec::new();
     let mut reading_links = 0;
     for table in tables.iter().filter(|t| *t != ml) {
-        let personal = columns(table).iter().any(|c| stedi_tui::engine::mask::is_personal_column(c));
+        let personal = columns(table).iter().any(|c| stedi_tui::engine::is_personal_column(c));
         for theirs in columns(table) {
             for ours in &ml_columns {
                 let linked = count_conn(

@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use std::fs;
 
 use proptest::prelude::*;
-use stedi_tui::engine::catalog::Mode;
-use stedi_tui::engine::export::{export, ExportOptions};
-use stedi_tui::engine::pseudonym::PseudonymKey;
+use stedi_tui::engine::Mode;
+use stedi_tui::engine::PseudonymKey;
+use stedi_tui::engine::{export, ExportOptions};
 use stedi_tui::engine::{CheckOptions, Engine, EngineOptions};
 
 const EMAILS: [&str; 4] = ["Ann.Lee@test.com", "ann.lee@test.com", "Bo.Wu@test.com", "Cy.Ode@test.com"];

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command as Process;
 
 use assert_cmd::Command;
-use stedi_tui::engine::generate::{generate, GenerateOptions};
+use stedi_tui::engine::{generate, GenerateOptions};
 use stedi_tui::engine::{CheckOptions, Engine, EngineOptions};
 
 fn stedi() -> Command {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use stedi_tui::engine::generate::{generate, GenerateOptions};
+use stedi_tui::engine::{generate, GenerateOptions};
 use stedi_tui::engine::{CheckOptions, Engine, EngineOptions};
 
 /// Everything under `dir` (relative path, whether a folder, permission bits).

@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use sha2::{Digest, Sha256};
-use stedi_tui::engine::erasure;
-use stedi_tui::engine::generate::{GenerateSummary, Injections};
+use stedi_tui::engine::{add_to_erasure_list, erasure_list_path, read_erasure_list};
 use stedi_tui::engine::{CheckOptions, CheckOutcome, Engine, EngineOptions, Mode, PseudonymKey};
+use stedi_tui::engine::{GenerateSummary, Injections};
 
 const KEY: &str = "test-pseudonym-key-0001";
 const OTHER_KEY: &str = "test-pseudonym-key-0002";
@@ -326,16 +326,16 @@ fn forget_erases_a_customer_from_every_zone_of_both_modes() {
             assert!(!String::from_utf8_lossy(stream).contains(target.as_str()), "the email is masked");
         }
     }
-    let list = erasure::read_list(data).unwrap();
+    let list = read_erasure_list(data).unwrap();
     assert_eq!(list.len(), 2);
     assert!(list.contains(&email) && list.contains(&cross_phone));
 
     // Idempotent: forgetting again leaves the same list; the landing files never change.
-    let list_text = fs::read_to_string(erasure::list_path(data)).unwrap();
+    let list_text = fs::read_to_string(erasure_list_path(data)).unwrap();
     let out = stedi().arg("forget").arg(&email).arg("--data").arg(data).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already on"));
-    assert_eq!(fs::read_to_string(erasure::list_path(data)).unwrap(), list_text);
+    assert_eq!(fs::read_to_string(erasure_list_path(data)).unwrap(), list_text);
     assert_eq!(landing_hashes(data), before, "landing files untouched");
 
     // Now: no zone row of either customer in either mode; landing still holds them; erased.* pass.
@@ -372,7 +372,7 @@ fn the_erased_check_finds_a_stage_that_ignores_the_list() {
     let (engine, _) = rubric(dir.path());
     let email = strings(&engine, "SELECT min(email) FROM customer_curated").remove(0);
     drop(engine);
-    erasure::add_to_list(dir.path(), &email).unwrap();
+    add_to_erasure_list(dir.path(), &email).unwrap();
     // A copy of the queries whose strict customer_trusted forgets to filter erased customers.
     let queries = tempfile::tempdir().unwrap();
     common::copy_tree(&common::queries_dir(), queries.path());
@@ -388,7 +388,7 @@ fn the_erased_check_finds_a_stage_that_ignores_the_list() {
     assert_eq!(failing.get("erased.customer_trusted"), Some(&1));
     assert!(outcomes.iter().any(|o| o.id == "erased.customer_trusted" && o.is_error()));
     // A broken list is an error naming the file, never an empty list.
-    fs::write(erasure::list_path(dir.path()), "{\"not\": \"a list\"}").unwrap();
+    fs::write(erasure_list_path(dir.path()), "{\"not\": \"a list\"}").unwrap();
     let err = Engine::open(EngineOptions::new(dir.path(), common::queries_dir()))
         .unwrap()
         .run_all(&CheckOptions::default(), &mut |_| {})

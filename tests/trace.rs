@@ -9,9 +9,9 @@ use std::fs;
 use std::path::Path;
 
 use serde_json::Value;
-use stedi_tui::engine::generate::Injections;
-use stedi_tui::engine::trace::{RowCounts, Trace};
+use stedi_tui::engine::Injections;
 use stedi_tui::engine::{Engine, EngineOptions};
+use stedi_tui::engine::{RowCounts, Trace};
 
 fn lines(dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();

@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::engine::cache::{self, CacheChoice};
-use crate::engine::emit::{emit_glue, EmitOptions};
-use crate::engine::erasure;
-use crate::engine::export::{self, ExportError, ExportOptions};
-use crate::engine::generate::{generate, GenerateOptions, Injections};
-use crate::engine::printable::{printable, printable_path};
-use crate::engine::{CheckOptions, Engine, EngineError, EngineOptions, Mode, PseudonymKey, QuerySource};
+use crate::engine::{
+    absolute_path, cache_contents, check_destination, clear_cache, emit_glue, existing_cache, export, forget, generate,
+    history, printable, printable_path, CacheChoice, CacheContents, CheckOptions, EmitOptions, Engine, EngineError,
+    EngineOptions, ExportCopy, ExportError, ExportOptions, GenerateOptions, Injections, Mode, PseudonymKey,
+    QuerySource, CACHE_ENV,
+};
 use crate::progress::ProgressReporter;
 use crate::report::{
     github_annotations, mask_trace, render_diff_text, render_forget_text, render_html, render_junit, render_markdown,
@@ -106,7 +105,7 @@ pub fn cache_choice(flag: Option<&Path>, no_cache: bool) -> CacheChoice {
     match (flag, no_cache) {
         (_, true) => CacheChoice::Off,
         (Some(dir), false) => CacheChoice::Dir(dir.to_path_buf()),
-        (None, false) => match std::env::var_os(cache::CACHE_ENV) {
+        (None, false) => match std::env::var_os(CACHE_ENV) {
             Some(v) if v == "off" => CacheChoice::Off,
             Some(v) if !v.is_empty() => CacheChoice::Dir(PathBuf::from(v)),
             _ => CacheChoice::Auto,
@@ -308,7 +307,7 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
     /// Average Step Trainer readings per customer (each with ~2.8 accelerometer readings)
-    #[arg(long, value_name = "N", default_value_t = crate::engine::generate::DEFAULT_READINGS)]
+    #[arg(long, value_name = "N", default_value_t = crate::engine::DEFAULT_READINGS)]
     pub readings: usize,
     /// Problems to inject: orphans, pre-consent, cross-customer, revoked, duplicates or all,
     /// comma separated, each optionally =COUNT (default 3)
@@ -385,10 +384,10 @@ fn check_options(args: &RunArgs) -> Result<CheckOptions, CliError> {
         None => None,
     };
     let baseline = match &args.baseline {
-        Some(path) => Some(crate::engine::gate::Baseline::read(path)?),
+        Some(path) => Some(crate::engine::Baseline::read(path)?),
         None => None,
     };
-    let selection = crate::engine::gate::Selection { select: args.select.clone(), exclude: args.exclude.clone() };
+    let selection = crate::engine::Selection { select: args.select.clone(), exclude: args.exclude.clone() };
     Ok(CheckOptions { strict: args.strict, expect, selection, baseline })
 }
 
@@ -446,7 +445,7 @@ fn run_check(args: &RunArgs) -> Result<i32, CliError> {
             );
         }
     }
-    if let Err(why) = crate::engine::cache::history::record(&engine, &outcomes) {
+    if let Err(why) = crate::engine::history::record(&engine, &outcomes) {
         eprintln!("stedi-tui: warning: the run was not recorded in the history: {}", printable(&why));
     }
     match &args.output {
@@ -477,7 +476,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 /// Exit 0 exported, 1 refused by the privacy gate, 2 bad input or a path that cannot be written.
 fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
     // A bad OUT fails before the pipeline runs, not after.
-    export::check_destination(&args.out)?;
+    check_destination(&args.out)?;
     let mut engine = Engine::open(args.source.engine_options()?)?;
     print_cache_notices(&engine);
     let progress = ProgressReporter::stderr(args.source.quiet);
@@ -486,7 +485,7 @@ fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
     let mut options = ExportOptions::new(&args.out);
     options.force = args.force;
     options.partition_by = args.partition_by.clone();
-    match export::export(&engine, &outcomes, &options) {
+    match export(&engine, &outcomes, &options) {
         Ok(s) => {
             eprintln!("stedi-tui: {}", s.describe());
             for notice in &s.notices {
@@ -526,9 +525,9 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
         return Err(CliError("forget: the email is empty".to_string()));
     }
     let shown =
-        printable(&if args.show_pii { email.to_string() } else { crate::engine::mask::mask_value(email) }).into_owned();
+        printable(&if args.show_pii { email.to_string() } else { crate::engine::mask_value(email) }).into_owned();
     let data = &args.source.data;
-    let erased = erasure::forget(args.source.engine_options()?, email, &args.source.cache_choice())?;
+    let erased = forget(args.source.engine_options()?, email, &args.source.cache_choice())?;
     write_stdout(&render_forget_text(&shown, &erased.rows))?;
     if erased.rows.iter().all(|r| r.rubric == 0 && r.strict == 0) {
         eprintln!("stedi-tui: warning: no row names {shown}; is the email spelled as in the customer records?");
@@ -545,7 +544,7 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
     let what = if erased.added { "added to" } else { "already on" };
     eprintln!(
         "stedi-tui: {shown} {what} {} ({} erased); every stage of both modes now leaves them out, landing files untouched",
-        printable_path(&erasure::list_path(data)),
+        printable_path(&crate::engine::erasure_list_path(data)),
         erased.listed
     );
     Ok(0)
@@ -553,8 +552,8 @@ fn run_forget(args: &ForgetArgs) -> Result<i32, CliError> {
 
 /// One line on an export folder `forget` found recorded: whether it still holds the customer's
 /// rows and, if so, the command that makes it again without them.
-fn describe_export_copy(copy: &erasure::ExportCopy, data: &Path, shown: &str) -> String {
-    use erasure::ExportState;
+fn describe_export_copy(copy: &ExportCopy, data: &Path, shown: &str) -> String {
+    use crate::engine::ExportState;
     let out = copy.out.display();
     match &copy.state {
         ExportState::Holds { mode, partition_by, forced, tables, pseudonyms_uncounted } => {
@@ -571,7 +570,7 @@ fn describe_export_copy(copy: &erasure::ExportCopy, data: &Path, shown: &str) ->
                 tables.iter().filter(|(_, n)| *n > 0).map(|(t, n)| format!("{t} {n}")).collect();
             let mut command = format!(
                 "stedi-tui export --data {} --out {}",
-                shell_word(&cache::registry::absolute(data).to_string_lossy()),
+                shell_word(&absolute_path(data).to_string_lossy()),
                 shell_word(&copy.out.to_string_lossy())
             );
             if mode != "rubric" {
@@ -613,7 +612,7 @@ fn shell_word(word: &str) -> String {
 /// Exit 0, or 2: bad input, or no customer record has the email.
 fn run_trace(args: &TraceArgs) -> Result<i32, CliError> {
     let email = args.email.trim();
-    let shown = if args.show_pii { email.to_string() } else { crate::engine::mask::mask_value(email) };
+    let shown = if args.show_pii { email.to_string() } else { crate::engine::mask_value(email) };
     let engine = Engine::run_both_modes(args.source.engine_options()?)?;
     let Some(trace) = engine.trace(email)? else {
         return Err(CliError(format!(
@@ -644,7 +643,7 @@ fn run_emit(args: &EmitArgs) -> Result<i32, CliError> {
         emitted.mode.as_str(),
         printable_path(&emitted.out)
     );
-    println!("{}", printable_path(&emitted.out.join(crate::engine::emit::RUN_ALL_FILE)));
+    println!("{}", printable_path(&emitted.out.join(crate::engine::RUN_ALL_FILE)));
     Ok(0)
 }
 
@@ -690,7 +689,6 @@ pub struct HistoryArgs {
 
 /// `stedi-tui history`. Exit 0, or 2 (no cache, or none of that check).
 fn run_history(args: &HistoryArgs) -> Result<i32, CliError> {
-    use crate::engine::cache::history;
     let choice = cache_choice(args.cache.as_deref(), false);
     let Some(entries) = history::of(&args.data, &choice, args.check.as_deref())? else {
         return Err(CliError(format!(
@@ -702,7 +700,7 @@ fn run_history(args: &HistoryArgs) -> Result<i32, CliError> {
         let what = args.check.as_deref().map_or("no run".to_string(), |c| format!("no run of {}", printable(c)));
         return Err(CliError(format!("{}: {what} recorded yet", printable_path(&args.data))));
     }
-    write_stdout(&printable_lines(&history::render(&entries, args.check.is_some(), args.last.max(1))))?;
+    write_stdout(&printable_lines(&crate::report::render_history(&entries, args.check.is_some(), args.last.max(1))))?;
     Ok(0)
 }
 
@@ -716,7 +714,7 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
     let choice = cache_choice(args.cache.as_deref(), false);
     match args.action {
         CacheAction::Clear => {
-            let removed = cache::clear_unless_held(&args.data, &choice)?;
+            let removed = clear_cache(&args.data, &choice)?;
             match removed.first() {
                 Some(file) => {
                     let others = match removed.len() - 1 {
@@ -728,8 +726,8 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
                 None => eprintln!("stedi-tui: no cache for {}", printable_path(&args.data)),
             }
         }
-        CacheAction::Info => match cache::existing(&args.data, &choice) {
-            Some(file) => write_stdout(&describe_cache(&cache::contents(&file)?))?,
+        CacheAction::Info => match existing_cache(&args.data, &choice) {
+            Some(file) => write_stdout(&describe_cache(&cache_contents(&file)?))?,
             None => eprintln!("stedi-tui: no cache for {}", printable_path(&args.data)),
         },
     }
@@ -737,7 +735,7 @@ fn run_cache(args: &CacheArgs) -> Result<i32, CliError> {
 }
 
 /// `cache info`'s text: where the cache is, its size, what it holds (counts only).
-fn describe_cache(c: &cache::Contents) -> String {
+fn describe_cache(c: &CacheContents) -> String {
     use crate::report::thousands;
     let mut out = format!("cache      {}\nsize       {} bytes\n", printable_path(&c.file), thousands(c.size));
     if let Some(why) = &c.unreadable {

@@ -135,7 +135,7 @@ fn is_base_table(conn: &duckdb::Connection, name: &str) -> super::Result<bool> {
 const BUCKETS: usize = 24;
 
 /// A column's profile: counts, min and max, and a histogram of numbers.
-pub fn profile(conn: &Connection, table: &str, column: &str) -> Result<ColumnProfile> {
+pub fn profile_column(conn: &Connection, table: &str, column: &str) -> Result<ColumnProfile> {
     let (t, c) = (quote_ident(table), quote_ident(column));
     let data_type = table_columns(conn, table)?
         .into_iter()

@@ -17,14 +17,14 @@ use super::Engine;
 
 pub const LIST_FILE: &str = "_erasure_list.json";
 
-pub fn list_path(data_dir: &Path) -> PathBuf {
+pub fn erasure_list_path(data_dir: &Path) -> PathBuf {
     data_dir.join(LIST_FILE)
 }
 
 /// The erased emails (empty when there is no list). A list that cannot be read is an error, never
 /// an empty list: erased customers must not silently come back.
-pub fn read_list(data_dir: &Path) -> Result<Vec<String>> {
-    let path = list_path(data_dir);
+pub fn read_erasure_list(data_dir: &Path) -> Result<Vec<String>> {
+    let path = erasure_list_path(data_dir);
     // A FIFO (or another non-file) of that name is never opened: reading it would wait forever.
     if let Ok(meta) = fs::metadata(&path).or_else(|_| fs::symlink_metadata(&path)) {
         if !meta.is_file() {
@@ -47,8 +47,8 @@ pub fn read_list(data_dir: &Path) -> Result<Vec<String>> {
 
 /// Add `email` to the list (sorted, each once), written atomically: a temp file beside it, synced,
 /// then renamed over it. Returns whether it was new.
-pub fn add_to_list(data_dir: &Path, email: &str) -> Result<bool> {
-    let mut emails = read_list(data_dir)?;
+pub fn add_to_erasure_list(data_dir: &Path, email: &str) -> Result<bool> {
+    let mut emails = read_erasure_list(data_dir)?;
     // One customer, whatever the spelling (the SQL compares lower(trim(email)) the same way).
     let same_customer = |e: &String| e.trim().to_lowercase() == email.trim().to_lowercase();
     if emails.iter().any(same_customer) {
@@ -56,7 +56,7 @@ pub fn add_to_list(data_dir: &Path, email: &str) -> Result<bool> {
     }
     emails.push(email.to_string());
     emails.sort();
-    let path = list_path(data_dir);
+    let path = erasure_list_path(data_dir);
     let tmp = data_dir.join(format!(".{LIST_FILE}.tmp-{}", std::process::id()));
     let fail = |e: std::io::Error| EngineError::input(&path, format!("cannot write the erasure list: {e}"));
     let text = serde_json::to_string_pretty(&emails).expect("strings serialise") + "\n";
@@ -73,7 +73,7 @@ pub fn add_to_list(data_dir: &Path, email: &str) -> Result<bool> {
 
 /// Create `erased_customers(email)` from the list in `data_dir` (empty without one); returns the list.
 pub fn create_erased_table(conn: &Connection, data_dir: &Path) -> Result<Vec<String>> {
-    let emails = read_list(data_dir)?;
+    let emails = read_erasure_list(data_dir)?;
     conn.execute_batch("CREATE OR REPLACE TABLE erased_customers (email VARCHAR NOT NULL)")?;
     let mut insert = conn.prepare("INSERT INTO erased_customers VALUES (?)")?;
     for email in &emails {
@@ -191,8 +191,8 @@ pub fn forget(options: super::EngineOptions, email: &str, choice: &CacheChoice) 
         Ok((engine.rows_in_tables()?, exports))
     })?;
     drop(engine);
-    let added = add_to_list(&data_dir, email)?;
-    let listed = read_list(&data_dir)?.len();
+    let added = add_to_erasure_list(&data_dir, email)?;
+    let listed = read_erasure_list(&data_dir)?.len();
 
     // The cache holds the customer's landing rows too: it goes (the next run rebuilds it).
     let mut caches_removed = cache::clear(&data_dir, &CacheChoice::Auto)?;

@@ -1,35 +1,35 @@
 //! The engine: landing files -> landing tables -> stages -> checks, all in one embedded DuckDB.
 //! It knows nothing of terminals: the CLI, the report renderers and the TUI drive it through
 //! [`Engine`] and read the [`TableStats`] and [`CheckOutcome`]s it produced.
-pub mod browse;
-pub mod cache;
-pub mod catalog;
-pub mod checks;
-pub mod dialect;
-pub mod diff;
-pub mod emit;
-pub mod erasure;
-pub mod error;
-pub mod evidence;
-pub mod export;
-pub mod flow;
-pub mod gate;
-pub mod generate;
-pub mod landing_files;
-pub mod lineage;
-pub mod load;
-pub mod mask;
-pub mod pipeline;
-pub mod printable;
-pub mod provenance;
-pub mod pseudonym;
-pub mod rows;
-pub mod spill;
-pub mod sql_source;
-pub mod sql_text;
-pub mod sql_tokens;
-pub mod trace;
-pub mod validate;
+pub(crate) mod browse;
+pub(crate) mod cache;
+pub(crate) mod catalog;
+pub(crate) mod checks;
+pub(crate) mod dialect;
+pub(crate) mod diff;
+pub(crate) mod emit;
+pub(crate) mod erasure;
+pub(crate) mod error;
+pub(crate) mod evidence;
+pub(crate) mod export;
+pub(crate) mod flow;
+pub(crate) mod gate;
+pub(crate) mod generate;
+pub(crate) mod landing_files;
+pub(crate) mod lineage;
+pub(crate) mod load;
+pub(crate) mod mask;
+pub(crate) mod pipeline;
+pub(crate) mod printable;
+pub(crate) mod provenance;
+pub(crate) mod pseudonym;
+pub(crate) mod rows;
+pub(crate) mod spill;
+pub(crate) mod sql_source;
+pub(crate) mod sql_text;
+pub(crate) mod sql_tokens;
+pub(crate) mod trace;
+pub(crate) mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,14 +38,42 @@ use std::time::Duration;
 
 use duckdb::Connection;
 
-pub use cache::{CacheChoice, CacheStats};
+// The engine's surface: what the CLI, the TUI, the report renderers, the tests and other programs
+// use. The submodules are the engine's own (`pub(crate)`); code outside `engine/` reaches their
+// items only through these names (tests/architecture.rs holds the CLI, TUI and renderers to that).
+pub use browse::{profile_column, Browser, ColumnProfile};
+pub use cache::registry::absolute as absolute_path;
+pub use cache::{
+    clear_unless_held as clear_cache, contents as cache_contents, existing as existing_cache, history, CacheChoice,
+    CacheStats, Contents as CacheContents, LandingContents as CacheLandingContents, CACHE_ENV,
+};
 pub use catalog::{Catalog, CheckDef, Mode, Severity, Stage, Zone};
 pub use checks::{CheckOptions, CheckOutcome};
+pub use diff::{Diff, DiffCount, TableDiff, REASONS as DROP_REASONS};
+pub use emit::{check_dialect, emit_glue, EmitOptions, Emitted, RUN_ALL_FILE};
+pub use erasure::{
+    add_to_erasure_list, erasure_list_path, forget, read_erasure_list, CustomerRows, Erasure, ExportCopy, ExportState,
+};
 pub use error::{EngineError, Result};
-pub use load::SourceFile;
-pub use pseudonym::PseudonymKey;
+pub use evidence::{ConsentTiming, StageEvidence, TIMING_BUCKETS};
+pub use export::{
+    blocking_checks, check_destination, export, iso8601_utc, table_folder, ExportError, ExportOptions, ExportSummary,
+    Manifest, FAIL_AFTER_ENV, IN_PROGRESS as EXPORT_IN_PROGRESS, MANIFEST as EXPORT_MANIFEST,
+    MANIFEST_FORMAT as EXPORT_MANIFEST_FORMAT,
+};
+pub use flow::{count_dropped, fill_dropped, PendingDropped, StageFlow};
+pub use gate::{Baseline, BaselineVerdict, Selection};
+pub use generate::{generate, GenerateOptions, GenerateSummary, Injections, DEFAULT_READINGS};
+pub use load::{table_columns, Column, SourceFile};
+pub use mask::{display_value, is_personal_column, mask_value};
+pub use printable::{printable, printable_path};
+pub use provenance::Provenance;
+pub use pseudonym::{PseudonymKey, KEY_ENV as PSEUDONYM_KEY_ENV};
 pub use rows::RowSet;
-pub use sql_source::{QuerySource, SqlProvenance};
+pub use sql_source::{QuerySource, SqlProvenance, BUILT_IN as BUILT_IN_QUERIES};
+pub use sql_text::{quote_ident, quote_literal};
+pub use sql_tokens::{tokenize_line, TokenKind};
+pub use trace::{CustomerEntry, RowCounts, StageDrop, Trace};
 
 /// How to run DuckDB and where to find things.
 #[derive(Debug, Clone)]

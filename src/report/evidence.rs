@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::{Report, Sample};
-use crate::engine::diff::Diff;
-use crate::engine::evidence::ConsentTiming;
-use crate::engine::provenance::Provenance;
+use crate::engine::ConsentTiming;
+use crate::engine::Diff;
+use crate::engine::Provenance;
 use crate::engine::{CheckOptions, CheckOutcome, Engine, Result, RowSet, Zone};
 
 /// Dropped rows shown per stage.
@@ -92,7 +92,7 @@ impl Evidence {
             diff,
             expect: options.expect.as_ref().map(|(_, e)| e.clone()),
             provenance: engine.provenance()?,
-            created_at: crate::engine::export::iso8601_utc(std::time::SystemTime::now()),
+            created_at: crate::engine::iso8601_utc(std::time::SystemTime::now()),
             elapsed_seconds: total.as_secs_f64(),
         })
     }

@@ -6,9 +6,9 @@ use std::fmt::Write;
 use super::evidence::{Evidence, StageSection};
 use super::html_svg::{consent_svg, pipeline_svg};
 use super::{thousands as group, CheckLine, Sample};
-use crate::engine::diff::REASONS;
-use crate::engine::sql_tokens::{tokenize_line, TokenKind};
 use crate::engine::Mode;
+use crate::engine::DROP_REASONS;
+use crate::engine::{tokenize_line, TokenKind};
 
 /// The page forbids itself every fetch: no script, font, frame or outside image; inline styles
 /// and `data:` images only.
@@ -256,13 +256,13 @@ fn diff(ev: &Evidence, out: &mut String) {
         }
         Ok(d) => {
             out.push_str("<p>Rows one mode keeps and the other does not, by reason (<code>queries/diff/</code>).</p><table><tr><th>table</th><th>rubric</th><th>strict</th>");
-            for r in REASONS {
+            for r in DROP_REASONS {
                 let _ = write!(out, "<th>only rubric: {r}</th>");
             }
             out.push_str("<th>only strict</th></tr>");
             for t in &d.tables {
                 let _ = write!(out, "<tr><td>{}</td>{}{}", esc(&t.table), n(t.rubric_rows), n(t.strict_rows));
-                for r in REASONS {
+                for r in DROP_REASONS {
                     out.push_str(&n(t.count(Mode::Rubric, r)));
                 }
                 let _ = write!(out, "{}</tr>", n(t.only_in(Mode::Strict)));

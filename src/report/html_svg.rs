@@ -7,8 +7,8 @@ use std::fmt::Write;
 use super::evidence::Evidence;
 use super::html::esc;
 use super::thousands as group;
-use crate::engine::evidence::{ConsentTiming, TIMING_BUCKETS};
 use crate::engine::Zone;
+use crate::engine::{ConsentTiming, TIMING_BUCKETS};
 
 const BOX_W: i64 = 250;
 const BOX_H: i64 = 78;

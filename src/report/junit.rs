@@ -6,7 +6,7 @@
 use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 
 use super::Report;
-use crate::engine::printable::printable;
+use crate::engine::printable;
 
 pub fn render_junit(report: &Report) -> String {
     let mut suite = TestSuite::new("stedi-tui checks");

@@ -7,9 +7,9 @@ use std::fmt::Write;
 
 use super::evidence::Evidence;
 use super::{thousands as group, Sample};
-use crate::engine::diff::REASONS;
-use crate::engine::evidence::TIMING_BUCKETS;
 use crate::engine::Mode;
+use crate::engine::DROP_REASONS;
+use crate::engine::TIMING_BUCKETS;
 
 /// GitHub's job summary takes up to 1 MiB, a comment 65,536 characters: stay under 64 KB.
 pub const LIMIT: usize = 64 * 1000;
@@ -192,13 +192,13 @@ fn render_at(ev: &Evidence, detail: u8) -> String {
         }
         Ok(d) => {
             let mut names = vec!["table", "rubric", "strict"];
-            let reasons: Vec<String> = REASONS.iter().map(|r| format!("only rubric: {r}")).collect();
+            let reasons: Vec<String> = DROP_REASONS.iter().map(|r| format!("only rubric: {r}")).collect();
             names.extend(reasons.iter().map(String::as_str));
             names.push("only strict");
             head(&mut out, &names, 1);
             for t in &d.tables {
                 let mut cells = vec![format!("`{}`", t.table), group(t.rubric_rows), group(t.strict_rows)];
-                cells.extend(REASONS.iter().map(|r| group(t.count(Mode::Rubric, r))));
+                cells.extend(DROP_REASONS.iter().map(|r| group(t.count(Mode::Rubric, r))));
                 cells.push(group(t.only_in(Mode::Strict)));
                 row(&mut out, &cells);
             }

@@ -2,6 +2,7 @@
 //! the evidence reports (HTML, Markdown) add stages, consent timing, the diff and provenance.
 //! Renderers only format: every number comes from the engine.
 pub mod evidence;
+mod history;
 mod html;
 mod html_svg;
 mod junit;
@@ -18,6 +19,7 @@ use crate::engine::{
 };
 
 pub use evidence::Evidence;
+pub use history::{render_history, sparkline};
 pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
@@ -63,7 +65,7 @@ pub struct CheckLine {
     /// With `--baseline`: the failing rows that are new, those resolved, and whether the check's
     /// SQL changed since the baseline (then every row counts as new).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<crate::engine::gate::BaselineVerdict>,
+    pub baseline: Option<crate::engine::BaselineVerdict>,
     /// SHA-256 of the check's SQL as run.
     pub sql_sha256: String,
     /// Up to [`SAMPLE_ROWS`] failing rows, personal fields masked unless `--show-pii`.

@@ -3,9 +3,9 @@
 use std::fmt::Write;
 
 use super::thousands as group;
-use crate::engine::diff::Diff;
-use crate::engine::erasure::CustomerRows;
-use crate::engine::printable::printable;
+use crate::engine::printable;
+use crate::engine::CustomerRows;
+use crate::engine::Diff;
 use crate::engine::Mode;
 
 pub fn render_diff_text(diff: &Diff) -> String {

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::{CheckLine, Report};
-use crate::engine::sql_source::BUILT_IN;
 use crate::engine::Severity;
+use crate::engine::BUILT_IN_QUERIES;
 
 /// A check's SQL file as a path relative to `cwd` (`/`-separated), or none for the built-in copy,
 /// which is in no file a CI run can open.
 fn located(check: &CheckLine, cwd: &Path) -> Option<String> {
-    if check.file.starts_with(BUILT_IN) {
+    if check.file.starts_with(BUILT_IN_QUERIES) {
         return None;
     }
     let absolute = std::fs::canonicalize(&check.file).unwrap_or_else(|_| check.file.clone());
@@ -43,7 +43,7 @@ pub fn render_sarif(report: &Report, cwd: &Path) -> String {
         .map(|c| {
             json!({
                 "id": c.id,
-                "shortDescription": { "text": crate::engine::printable::printable(&c.description) },
+                "shortDescription": { "text": crate::engine::printable(&c.description) },
                 "defaultConfiguration": { "level": level(c.declared_severity) },
                 "properties": { "sql_sha256": c.sql_sha256 },
             })
@@ -59,7 +59,7 @@ pub fn render_sarif(report: &Report, cwd: &Path) -> String {
                 "ruleId": c.id,
                 "ruleIndex": index,
                 "level": level(c.severity),
-                "message": { "text": crate::engine::printable::printable(&message(c)) },
+                "message": { "text": crate::engine::printable(&message(c)) },
                 "properties": { "failing_rows": c.failing_rows },
             });
             let uri = located(c, cwd).unwrap_or_else(|| c.file.to_string_lossy().into_owned());
@@ -95,7 +95,7 @@ fn escape(text: &str, property: bool) -> String {
     if property {
         out = out.replace(':', "%3A").replace(',', "%2C");
     }
-    crate::engine::printable::printable(&out).into_owned()
+    crate::engine::printable(&out).into_owned()
 }
 
 /// One `::error` / `::warning` line per failed check, at its SQL file (relative to `cwd`) and

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{thousands as group, Report};
-use crate::engine::printable::{printable, printable_path};
+use crate::engine::{printable, printable_path};
 
 pub fn render_text(report: &Report) -> String {
     let mut out = String::new();

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use super::thousands as group;
-use crate::engine::mask::display_value;
-use crate::engine::trace::{RowCounts, StageDrop, Trace};
+use crate::engine::display_value;
+use crate::engine::{RowCounts, StageDrop, Trace};
 
 /// The trace with its personal values masked (unless `show_pii`).
 pub fn mask_trace(trace: &Trace, show_pii: bool) -> Trace {
@@ -21,7 +21,7 @@ pub fn mask_trace(trace: &Trace, show_pii: bool) -> Trace {
 pub fn epoch_ms(ms: Option<i64>) -> String {
     match ms {
         Some(ms) if ms >= 0 => {
-            crate::engine::export::iso8601_utc(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms as u64))
+            crate::engine::iso8601_utc(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms as u64))
         }
         Some(ms) => ms.to_string(),
         None => "-".to_string(),

@@ -3,7 +3,7 @@
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use crate::engine::sql_tokens::{tokenize_line, TokenKind};
+use crate::engine::{tokenize_line, TokenKind};
 
 pub fn highlight_sql(sql: &str) -> Vec<Line<'static>> {
     sql.lines().map(highlight_line).collect()

@@ -20,7 +20,7 @@ use app::App;
 
 /// Run the app until the user quits. Returns the process exit code.
 pub fn run(options: EngineOptions, checks: CheckOptions, show_pii: bool) -> std::io::Result<i32> {
-    let label = crate::engine::printable::printable_path(&options.data_dir);
+    let label = crate::engine::printable_path(&options.data_dir);
     let worker = worker::spawn(options, checks);
     let mut app = App::new(worker, label);
     app.show_pii = show_pii;

@@ -1,7 +1,7 @@
 //! The table preview: a window onto any table or query result. Only the visible page is fetched
 //! from DuckDB; sorting and filtering materialise the result once (in the worker) and every page
 //! after that is a rowid range, so paging stays fast on tens of millions of rows.
-use crate::engine::sql_text::quote_ident;
+use crate::engine::quote_ident;
 use crate::engine::RowSet;
 
 use super::worker::ColumnProfile;

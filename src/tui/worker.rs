@@ -8,11 +8,11 @@ use std::thread::JoinHandle;
 
 use duckdb::InterruptHandle;
 
-pub use crate::engine::browse::ColumnProfile;
-use crate::engine::browse::{profile, Browser};
-use crate::engine::catalog::Catalog;
-use crate::engine::export::{export, ExportError, ExportOptions};
-use crate::engine::flow::StageFlow;
+use crate::engine::Catalog;
+pub use crate::engine::ColumnProfile;
+use crate::engine::StageFlow;
+use crate::engine::{export, ExportError, ExportOptions};
+use crate::engine::{profile_column, Browser};
 use crate::engine::{CheckOptions, CheckOutcome, Engine, EngineOptions, Progress, RowSet, TableStats, Timings};
 
 /// Everything the UI shows about a finished run.
@@ -108,15 +108,15 @@ pub enum Response {
     },
     Diffed {
         id: u64,
-        diff: Box<crate::engine::diff::Diff>,
+        diff: Box<crate::engine::Diff>,
     },
     Customers {
         id: u64,
-        customers: Vec<crate::engine::trace::CustomerEntry>,
+        customers: Vec<crate::engine::CustomerEntry>,
     },
     Traced {
         id: u64,
-        trace: Option<Box<crate::engine::trace::Trace>>,
+        trace: Option<Box<crate::engine::Trace>>,
     },
     Failed {
         id: u64,
@@ -144,7 +144,7 @@ pub fn spawn(options: EngineOptions, checks: CheckOptions) -> Worker {
 /// The last [`HISTORY_RUNS`] recorded failing-row counts of each check (none without a cache).
 fn recent_history(engine: &Engine) -> std::collections::BTreeMap<String, Vec<u64>> {
     let mut history: std::collections::BTreeMap<String, Vec<u64>> = std::collections::BTreeMap::new();
-    for entry in crate::engine::cache::history::read(engine.connection(), None).unwrap_or_default() {
+    for entry in crate::engine::history::read(engine.connection(), None).unwrap_or_default() {
         history.entry(entry.check_id).or_default().push(entry.failing_rows);
     }
     for runs in history.values_mut() {
@@ -206,7 +206,7 @@ fn serve(options: EngineOptions, checks: CheckOptions, requests: Receiver<Reques
         let out = out.clone();
         let cache_file = engine.cache.file.clone();
         std::thread::spawn(move || {
-            let counted = crate::engine::flow::count_dropped(&conn, &pending, cache_file.as_deref());
+            let counted = crate::engine::count_dropped(&conn, &pending, cache_file.as_deref());
             let _ = out.send(Response::Dropped(counted.map_err(|e| e.to_string())));
         });
     }
@@ -269,7 +269,7 @@ fn handle(
             Ok(Response::Exported { id, message })
         }
         Request::Profile { id, table, column } => {
-            Ok(Response::Profile { id, profile: profile(conn, &table, &column)? })
+            Ok(Response::Profile { id, profile: profile_column(conn, &table, &column)? })
         }
         Request::Search { id, table, from, text, columns } => {
             Ok(Response::Found { id, row: browser.search(conn, &table, from, &text, &columns)? })

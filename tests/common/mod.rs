@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use stedi_tui::engine::generate::{generate, GenerateOptions, GenerateSummary, Injections};
+use stedi_tui::engine::{generate, GenerateOptions, GenerateSummary, Injections};
 use stedi_tui::engine::{CheckOptions, CheckOutcome, Engine, EngineOptions};
 
 pub fn project_root() -> PathBuf {

@@ -25,7 +25,7 @@ mod location;
 mod records;
 pub mod registry;
 
-pub use location::{candidate_dirs, restrict_permissions, user_cache_dir};
+pub use location::{candidate_dirs, restrict_permissions};
 use location::{database_files, remove_database, resolve_dir};
 pub use records::*;
 

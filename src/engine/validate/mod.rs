@@ -55,6 +55,7 @@ impl Validated {
         self.records.lines()
     }
 
+    #[allow(dead_code)] // used by validate_bytes
     fn append(&mut self, mut more: Validated) {
         self.records.push_str(&more.records);
         self.count += more.count;
@@ -169,6 +170,8 @@ pub fn validate_reader(
 }
 
 /// Every record of a file's bytes (gunzipped first when they are gzip), validated.
+// In-memory entry points of the unit tests and the fuzz target (which compiles this module by path).
+#[allow(dead_code)]
 pub fn validate_bytes(bytes: &[u8], columns: &[Column]) -> (Validated, FileEnd) {
     let mut all = Validated::default();
     let collect = |batch| {
@@ -183,17 +186,19 @@ pub fn validate_bytes(bytes: &[u8], columns: &[Column]) -> (Validated, FileEnd) 
     (all, end.expect("reading from memory does not fail"))
 }
 
+#[allow(dead_code)]
 pub fn validate_text(text: &str, columns: &[Column]) -> Validated {
     validate(text, columns, true)
 }
 
 /// [`validate_text`] without the fast path: every record through [`check_record`] (the fuzz
 /// target and the tests hold the two to the same results).
-#[doc(hidden)]
+#[allow(dead_code)]
 pub fn validate_text_general(text: &str, columns: &[Column]) -> Validated {
     validate(text, columns, false)
 }
 
+#[allow(dead_code)]
 fn validate(text: &str, columns: &[Column], fast_path: bool) -> Validated {
     let mut checker = Checker::new(columns, fast_path);
     records::frame(text.as_bytes(), |r| checker.record(r));

@@ -76,14 +76,14 @@ pub struct App {
     pub stage_scroll: u16,
     pub preview: Option<Preview>,
     /// The last rubric-vs-strict comparison (computed on demand: it runs both modes).
-    pub diff: Option<crate::engine::diff::Diff>,
+    pub diff: Option<crate::engine::Diff>,
     /// Every customer (for the picker), fetched when it first opens.
-    pub customers: Option<Vec<crate::engine::trace::CustomerEntry>>,
+    pub customers: Option<Vec<crate::engine::CustomerEntry>>,
     /// What the picker's list is filtered by (matched against what it shows, masked or not).
     pub picker_filter: String,
     pub picker_cursor: usize,
     /// The last customer traced, and the selected table of their trace.
-    pub trace: Option<crate::engine::trace::Trace>,
+    pub trace: Option<crate::engine::Trace>,
     pub trace_cursor: usize,
     /// Filter, sort that last prepared without error (restored when a new one fails).
     applied: (Option<String>, Option<(usize, bool)>),

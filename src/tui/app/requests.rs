@@ -89,7 +89,7 @@ impl App {
                 self.pending.remove(&COUNTING_DROPPED);
                 match (counted, &mut self.snapshot) {
                     (Ok(counted), Some(snapshot)) => {
-                        crate::engine::flow::fill_dropped(&mut snapshot.flows, &counted);
+                        crate::engine::fill_dropped(&mut snapshot.flows, &counted);
                         snapshot.counting_dropped = false;
                     }
                     (Err(message), _) => self.message = Some(format!("counting dropped rows: {message}")),

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Pending, View};
-use crate::engine::mask::display_value;
+use crate::engine::display_value;
 use crate::tui::preview::Preview;
 use crate::tui::worker::Request;
 

@@ -5,9 +5,9 @@ use ratatui::widgets::{Block, Cell, Row, Table, TableState};
 use ratatui::Frame;
 
 use super::thousands;
-use crate::engine::cache::history::sparkline;
-use crate::engine::printable::printable;
+use crate::engine::printable;
 use crate::engine::Severity;
+use crate::report::sparkline;
 use crate::tui::app::App;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {

@@ -7,8 +7,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use super::thousands;
-use crate::engine::diff::REASONS;
 use crate::engine::Mode;
+use crate::engine::DROP_REASONS;
 use crate::tui::app::App;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
@@ -48,7 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 let label = if only > 0 { format!("{} {:>7}", mode.as_str(), thousands(only)) } else { "—".into() };
                 cells.push(Cell::from(label));
             }
-            for reason in REASONS {
+            for reason in DROP_REASONS {
                 let n = t.count(mode, reason);
                 let style = if n > 0 { Style::new().fg(Color::Magenta) } else { Style::new().fg(Color::DarkGray) };
                 cells.push(Cell::from(format!("{:>w$}", if n > 0 { thousands(n) } else { "·".into() })).style(style));

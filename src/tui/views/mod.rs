@@ -16,7 +16,7 @@ use ratatui::Frame;
 
 use super::app::{App, InputKind, View};
 use super::keymap;
-use crate::engine::printable::printable;
+use crate::engine::printable;
 pub use crate::report::thousands;
 
 pub fn draw(frame: &mut Frame, app: &mut App) {

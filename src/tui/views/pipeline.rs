@@ -7,7 +7,7 @@ use ratatui::widgets::{Bar, BarChart, Block, Paragraph};
 use ratatui::Frame;
 
 use super::thousands;
-use crate::engine::printable::printable;
+use crate::engine::printable;
 use crate::engine::{Severity, Zone};
 use crate::tui::app::App;
 

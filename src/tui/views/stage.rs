@@ -65,5 +65,5 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, index: usize) {
 /// A path as the user typed it relative to where they are, when it is under the current folder.
 fn relative(path: &std::path::Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
-    crate::engine::printable::printable_path(path.strip_prefix(&cwd).unwrap_or(path))
+    crate::engine::printable_path(path.strip_prefix(&cwd).unwrap_or(path))
 }

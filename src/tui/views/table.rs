@@ -7,8 +7,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline, Table};
 use ratatui::Frame;
 
 use super::thousands;
-use crate::engine::mask::{display_value, is_personal_column};
-use crate::engine::printable::printable;
+use crate::engine::printable;
+use crate::engine::{display_value, is_personal_column};
 use crate::tui::app::App;
 
 /// Wide enough for a UUID serial number; longer values are cut.

@@ -1,6 +1,6 @@
 //! The trace views: the customer picker (masked names and emails, type to filter) and one
 //! customer's trace (records, their rows in every table of both modes, readings before and after
-//! consent, cross-customer pairs), each from the engine's [`crate::engine::trace::Trace`].
+//! consent, cross-customer pairs), each from the engine's [`crate::engine::Trace`].
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::Line;
@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
 use super::thousands;
-use crate::engine::mask::display_value;
+use crate::engine::display_value;
 use crate::report::epoch_ms;
 use crate::tui::app::App;
 
@@ -87,8 +87,7 @@ pub fn draw_trace(frame: &mut Frame, area: Rect, app: &mut App) {
         .map(|t| {
             let c = |n: u64| format!("{:>8}", thousands(n));
             let stage = trace.stages.iter().find(|s| s.stage == t.table);
-            let dropped =
-                |d: Option<&crate::engine::trace::StageDrop>| d.map_or("·".to_string(), |d| thousands(d.dropped));
+            let dropped = |d: Option<&crate::engine::StageDrop>| d.map_or("·".to_string(), |d| thousands(d.dropped));
             Row::new(vec![
                 t.zone.as_str().to_string(),
                 t.table.clone(),
