@@ -1,0 +1,322 @@
+//! Where an export goes: checking that OUT may be replaced (never deleting what stedi-tui did not
+//! write), the hidden staging folder, and the swap that puts it in OUT's place.
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::manifest::{read_manifest_listing, relative, Manifest};
+use super::{IN_PROGRESS, MANIFEST, NAMED_PATHS};
+use crate::engine::error::{EngineError, Result};
+use crate::engine::printable::{printable, printable_path};
+use crate::engine::spill::process_alive;
+
+/// OUT's parent folder, OUT's own name, and OUT normalised (`foo/.` is `foo`).
+pub(super) fn split_out(out: &Path) -> Result<(PathBuf, String, PathBuf)> {
+    let out: PathBuf = out.components().collect();
+    let name = out
+        .file_name()
+        .ok_or_else(|| EngineError::input(&out, "the export folder needs a name (not `..` or `/`)"))?
+        .to_str()
+        .ok_or_else(|| EngineError::input(&out, "the export folder's name is not valid UTF-8"))?
+        .to_string();
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((parent, name, out))
+}
+
+/// Check, before any work, that OUT can be (re)placed: its parent is an existing folder, and OUT
+/// is absent or [replaceable](replaceable), so that a typo such as `--out ~` never replaces a
+/// folder that is not an export.
+pub fn check_destination(out: &Path) -> Result<()> {
+    let (parent, _, out) = split_out(out)?;
+    match fs::metadata(&parent) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(EngineError::input(&parent, "the export folder's parent is not a folder")),
+        Err(e) => return Err(EngineError::input(&parent, format!("the export folder's parent cannot be used: {e}"))),
+    }
+    replaceable(&out, &out)
+}
+
+/// Whether the folder at `dir` (shown to the user as `out`) may be deleted to make way for a new
+/// export: it does not exist, or is a real folder (not a symlink) that is empty, or holds a valid
+/// stedi-tui manifest and nothing that manifest does not list (nested files and folders count).
+/// Otherwise the error names up to [`NAMED_PATHS`] of the paths that would be lost and how many
+/// more there are.
+pub fn replaceable(dir: &Path, out: &Path) -> Result<()> {
+    let meta = match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(EngineError::input(out, format!("cannot read: {e}"))),
+        Ok(m) => m,
+    };
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(dir).map(|t| printable_path(&t)).unwrap_or_else(|_| "?".to_string());
+        return Err(EngineError::input(
+            out,
+            format!(
+                "is a symlink (to {target}), not a folder; export replaces a whole folder and does not \
+                 follow symlinks: give the folder's own path"
+            ),
+        ));
+    }
+    if !meta.is_dir() {
+        return Err(EngineError::input(out, "exists and is not a folder"));
+    }
+    let manifest = read_manifest_listing(&dir.join(MANIFEST));
+    let absent = matches!(manifest, Ok(None));
+    let (listed, problem) = match manifest {
+        Ok(Some(listed)) => (listed, None),
+        Ok(None) => (BTreeSet::new(), Some(format!("it has no {MANIFEST}, so it is not a stedi-tui export"))),
+        Err(why) => (BTreeSet::new(), Some(format!("its {MANIFEST} is not a stedi-tui export manifest ({why})"))),
+    };
+    let (named, total) = unexpected_paths(dir, &listed, problem.is_some())
+        .map_err(|e| EngineError::input(out, format!("cannot read: {e}")))?;
+    let paths = || {
+        let more = if total > named.len() { format!(" and {} more", total - named.len()) } else { String::new() };
+        format!("{}{more}", named.join(", "))
+    };
+    match (problem, total) {
+        // A previous export, or an empty folder.
+        (None, 0) => Ok(()),
+        (Some(_), 0) if absent => Ok(()),
+        (Some(problem), 0) => Err(EngineError::input(out, format!("{problem}; not replacing it"))),
+        (Some(problem), _) => {
+            Err(EngineError::input(out, format!("{problem}; not replacing it, it holds {}", paths())))
+        }
+        (None, _) => Err(EngineError::input(
+            out,
+            format!(
+                "holds {total} path{} its {MANIFEST} does not list (not written by stedi-tui export); \
+                 not replacing it: {}",
+                if total == 1 { "" } else { "s" },
+                paths()
+            ),
+        )),
+    }
+}
+
+/// The paths under `dir` that `listed` does not account for, in name order: a file not listed (or
+/// listed but no longer a regular file), a folder no listed file is in (named once, with a
+/// trailing `/`, its contents not walked). Returns the first [`NAMED_PATHS`] (printable) and the
+/// count of all. `skip_manifest`: the manifest is not counted (it was found unusable, and is named
+/// as such).
+fn unexpected_paths(
+    dir: &Path,
+    listed: &BTreeSet<String>,
+    skip_manifest: bool,
+) -> walkdir::Result<(Vec<String>, usize)> {
+    let folders: BTreeSet<&str> = listed.iter().flat_map(|p| p.match_indices('/').map(move |(i, _)| &p[..i])).collect();
+    let (mut named, mut total) = (Vec::new(), 0);
+    let mut walk = walkdir::WalkDir::new(dir).min_depth(1).follow_links(false).sort_by_file_name().into_iter();
+    while let Some(entry) = walk.next() {
+        let entry = entry?;
+        let rel = relative(entry.path(), dir);
+        let kind = entry.file_type();
+        if skip_manifest && rel == MANIFEST {
+            if kind.is_dir() {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        if kind.is_dir() && folders.contains(rel.as_str()) || kind.is_file() && listed.contains(&rel) {
+            continue;
+        }
+        if kind.is_dir() {
+            walk.skip_current_dir();
+        }
+        total += 1;
+        if named.len() < NAMED_PATHS {
+            named.push(format!("{}{}", printable(&rel), if kind.is_dir() { "/" } else { "" }));
+        }
+    }
+    Ok((named, total))
+}
+
+/// The hidden sibling folders of an export in progress: `.OUT.tmp-<pid>` and `.OUT.old-<pid>`.
+pub(super) fn sibling(parent: &Path, name: &str, kind: &str) -> PathBuf {
+    parent.join(format!(".{name}.{kind}-{}", std::process::id()))
+}
+
+/// Remove what an export killed mid-way left beside OUT: `.OUT.tmp-<pid>` / `.OUT.old-<pid>` of a
+/// process that is no longer running. An `.old` folder with no OUT (killed between the two renames
+/// of the non-Linux path) is the previous export: it is put back. Only what is provably an
+/// export's is removed: a `.tmp` folder with the [`IN_PROGRESS`] marker, an `.old` folder that is
+/// [replaceable]; anything else of that name is left alone.
+fn clean_stale_siblings(parent: &Path, name: &str, out: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&format!(".{name}.")) else { continue };
+        let Some((kind, pid)) = rest.split_once('-') else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if !(kind == "tmp" || kind == "old") || process_alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        if kind == "old" && !out.exists() && fs::rename(&path, out).is_ok() {
+            continue;
+        }
+        if ours(&path, kind) {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// Whether a hidden `.tmp`/`.old` sibling of OUT is an export's own, safe to delete.
+fn ours(path: &Path, kind: &str) -> bool {
+    let real_folder = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    match kind {
+        "tmp" => real_folder && fs::symlink_metadata(path.join(IN_PROGRESS)).is_ok_and(|m| m.is_file()),
+        _ => real_folder && replaceable(path, path).is_ok(),
+    }
+}
+
+/// The hidden `.OUT.tmp-<pid>` folder an export is written into, removed (when dropped) unless it
+/// became OUT.
+pub(super) struct Staging {
+    pub(super) path: PathBuf,
+    pub(super) keep: bool,
+}
+
+impl Staging {
+    /// Clear what a killed export left beside OUT, then make the staging folder with its
+    /// in-progress marker.
+    pub(super) fn create(parent: &Path, name: &str, out: &Path) -> Result<Staging> {
+        clean_stale_siblings(parent, name, out);
+        let tmp = sibling(parent, name, "tmp");
+        // Left by a killed process that had this pid: removed only if it is an export's.
+        if fs::symlink_metadata(&tmp).is_ok() && ours(&tmp, "tmp") {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        let beside = |e: std::io::Error| {
+            EngineError::input(
+                out,
+                format!("cannot create the export folder beside it ({}): {e}", printable_path(&tmp)),
+            )
+        };
+        fs::create_dir(&tmp).map_err(beside)?;
+        let staging = Staging { path: tmp.clone(), keep: false };
+        fs::write(tmp.join(IN_PROGRESS), b"").map_err(beside)?;
+        Ok(staging)
+    }
+
+    /// Write the manifest (last, so a folder with one holds every table), remove the in-progress
+    /// marker and flush every folder to disk. The manifest's text.
+    pub(super) fn finish(&self, manifest: &Manifest) -> Result<String> {
+        let path = self.path.join(MANIFEST);
+        let text = serde_json::to_string_pretty(manifest).expect("a manifest serialises") + "\n";
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::File::create(&path)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        };
+        write().map_err(|e| EngineError::input(&path, format!("cannot write: {e}")))?;
+        let marker = self.path.join(IN_PROGRESS);
+        fs::remove_file(&marker).map_err(|e| EngineError::input(&marker, format!("cannot remove: {e}")))?;
+        for entry in walkdir::WalkDir::new(&self.path).into_iter().flatten().filter(|e| e.file_type().is_dir()) {
+            sync(entry.path());
+        }
+        Ok(text)
+    }
+
+    /// Put the staging folder in OUT's place (see [`publish`]); it is kept from then on.
+    pub(super) fn publish(&mut self, out: &Path, old: &Path) -> Result<()> {
+        publish(self, out, old)?;
+        self.keep = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// A path as DuckDB should see it: UTF-8, or an error naming it.
+pub(super) fn path_text(path: &Path) -> Result<&str> {
+    path.to_str().ok_or_else(|| EngineError::input(path, "path is not valid UTF-8"))
+}
+
+/// Best effort: flush a file or folder to disk so the rename publishes complete data.
+pub(super) fn sync(path: &Path) {
+    if let Ok(f) = fs::File::open(path) {
+        let _ = f.sync_all();
+    }
+}
+
+/// Put `new` in place of `out`: one atomic exchange on Linux when `out` exists, else renames.
+/// What was at `out` is deleted only if it is still [replaceable] once swapped out (a file added
+/// to it since [`check_destination`] would otherwise be lost): if not, it is swapped back and the
+/// error names what it holds.
+pub(super) fn publish(guard: &mut Staging, out: &Path, old: &Path) -> Result<()> {
+    let new = guard.path.clone();
+    let new = new.as_path();
+    let failed = |e: std::io::Error| EngineError::input(out, format!("cannot replace: {e}"));
+    // The previous OUT could not be put back: say where it is, and never delete it.
+    let stranded = |at: &Path, e: std::io::Error| {
+        EngineError::input(out, format!("cannot put it back ({e}); its contents are in {}", printable_path(at)))
+    };
+    if fs::symlink_metadata(out).is_err() {
+        return fs::rename(new, out).map_err(failed);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        match exchange(new, out) {
+            // `new` now holds the previous OUT.
+            Ok(()) => {
+                if let Err(e) = replaceable(new, out) {
+                    if let Err(again) = exchange(new, out) {
+                        guard.keep = true;
+                        return Err(stranded(new, again));
+                    }
+                    return Err(e);
+                }
+                let _ = fs::remove_dir_all(new);
+                return Ok(());
+            }
+            // EINVAL/ENOSYS: this file system or kernel cannot exchange; use two renames.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) => {}
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    fs::rename(out, old).map_err(failed)?;
+    if let Err(e) = replaceable(old, out) {
+        return Err(fs::rename(old, out).map_or_else(|again| stranded(old, again), |()| e));
+    }
+    if let Err(e) = fs::rename(new, out) {
+        let _ = fs::rename(old, out);
+        return Err(failed(e));
+    }
+    let _ = fs::remove_dir_all(old);
+    Ok(())
+}
+
+/// `renameat2(a, b, RENAME_EXCHANGE)`: swap two paths atomically.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both are valid NUL-terminated paths that outlive the call; the syscall only reads them.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
