@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::destination::sync;
-use super::{blocking_checks, ExportOptions, MANIFEST, MANIFEST_FORMAT, MANIFEST_MAX_BYTES};
+use super::{ExportOptions, MANIFEST, MANIFEST_FORMAT, MANIFEST_MAX_BYTES};
 use crate::engine::checks::CheckOutcome;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::printable::describe_file_type;
@@ -84,12 +84,14 @@ pub struct Manifest {
 
 impl Manifest {
     /// The manifest of an export of `engine`'s run: its tool and versions, the landing files it
-    /// read (by SHA-256), the SQL, the tables written and the checks' outcomes.
+    /// read (by SHA-256), the SQL, the tables written and the checks' outcomes. `forced`: written
+    /// although an error-severity check failed (`--force`).
     pub(super) fn of_run(
         engine: &Engine,
         outcomes: &[CheckOutcome],
         options: &ExportOptions,
         tables: Vec<ManifestTable>,
+        forced: bool,
     ) -> Result<Manifest> {
         let mut sources = Vec::new();
         for table in engine.tables.iter().filter(|t| t.zone == Zone::Landing) {
@@ -114,7 +116,7 @@ impl Manifest {
             data_dir: crate::engine::cache::registry::absolute(&engine.options.data_dir),
             mode: engine.options.mode.as_str(),
             sql: engine.catalog.sql.provenance(),
-            forced: !blocking_checks(outcomes).is_empty(),
+            forced,
             partition_by: options.partition_by.clone(),
             sources,
             tables,

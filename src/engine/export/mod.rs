@@ -187,7 +187,7 @@ pub fn export(
 
     let mut staging = Staging::create(&parent, &name, &out)?;
     let tables = write_tables(engine, &plan, &staging.path, &out, options.fail_after)?;
-    let manifest = Manifest::of_run(engine, outcomes, options, tables)?;
+    let manifest = Manifest::of_run(engine, outcomes, options, tables, !failed_checks.is_empty())?;
     let text = staging.finish(&manifest)?;
 
     let old = sibling(&parent, &name, "old");
