@@ -51,7 +51,6 @@ fn builtin_queries() {
     walk(root, &mut files);
     files.retain(|f| f.extension().is_some_and(|e| e == "sql"));
     files.sort();
-    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let mut out = String::from("pub static FILES: &[(&str, &str)] = &[\n");
     for file in &files {
         let rel: Vec<String> = file
@@ -60,8 +59,10 @@ fn builtin_queries() {
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
-        let absolute = Path::new(&manifest_dir).join(file);
-        out += &format!("    ({:?}, include_str!({:?})),\n", rel.join("/"), absolute.to_string_lossy());
+        // The crate's folder as the compiler sees it, not as this script saw it: a target folder
+        // shared by two checkouts (a CI cache) may keep this file from a run in the other one.
+        let within = format!("/queries/{}", rel.join("/"));
+        out += &format!("    ({:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {within:?}))),\n", rel.join("/"));
     }
     out += "];\n";
     let target = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_queries.rs");
