@@ -62,7 +62,8 @@ fn builtin_queries() {
         // The crate's folder as the compiler sees it, not as this script saw it: a target folder
         // shared by two checkouts (a CI cache) may keep this file from a run in the other one.
         let within = format!("/queries/{}", rel.join("/"));
-        out += &format!("    ({:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {within:?}))),\n", rel.join("/"));
+        out +=
+            &format!("    ({:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {within:?}))),\n", rel.join("/"));
     }
     out += "];\n";
     let target = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_queries.rs");
