@@ -6,7 +6,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use stedi_tui::engine::Injections;
+use stedi_tui::engine::{is_unprintable, Injections};
 
 fn stedi() -> Command {
     let mut cmd = Command::cargo_bin("stedi-tui").unwrap();
@@ -239,9 +239,10 @@ fn assert_same_tree(a: &Path, b: &Path) {
 }
 
 /// A data folder (a copy of generated data) with one more customer file whose name holds a
-/// newline, a carriage return, a terminal escape and a character XML 1.0 does not allow, and whose
-/// one record is malformed, so `rejected.customer_landing` fails and prints that file's name.
-const FORGED: &str = "a\nPASS error consent_leak.x\r\u{1b}[2K\u{1}\n.json";
+/// newline, a carriage return, a terminal escape, a character XML 1.0 does not allow, a C1 control
+/// and a right-to-left override, and whose one record is malformed, so `rejected.customer_landing`
+/// fails and prints that file's name.
+const FORGED: &str = "a\nPASS error consent_leak.x\r\u{1b}[2K\u{1}\u{85}\u{202e}\n.json";
 
 fn data_with_a_forged_file_name() -> tempfile::TempDir {
     let (data, _) = common::generated(40, 31, Injections::default());
@@ -252,7 +253,9 @@ fn data_with_a_forged_file_name() -> tempfile::TempDir {
 /// No line a report printed may start with a verdict that the report did not give, nor hold a
 /// control character (other than the line ends).
 fn assert_no_forged_line(format: &str, text: &str) {
-    assert!(!text.contains('\r') && !text.contains('\u{1b}') && !text.contains('\u{1}'), "{format}: {text:?}");
+    // Raw, only the layout's own line ends and tabs.
+    let raw: Vec<char> = text.chars().filter(|&c| is_unprintable(c) && c != '\n' && c != '\t').collect();
+    assert!(raw.is_empty(), "{format}: raw {raw:?} in {text:?}");
     for line in text.lines() {
         assert!(!line.trim_start().starts_with("PASS error consent_leak.x"), "{format} forged line: {line:?}");
         assert!(!line.starts_with(".json"), "{format} broken line: {line:?}");
@@ -291,11 +294,21 @@ fn a_file_name_with_control_characters_forges_no_report_line_in_any_format() {
     // JUnit: the name escaped in full, and the XML valid against the schema.
     let junit = run("junit");
     assert_no_forged_line("junit", &junit);
-    assert!(junit.contains(r"a\nPASS error consent_leak.x\r\u{1b}[2K\u{1}\n.json"), "{junit}");
+    assert!(junit.contains(r"a\nPASS error consent_leak.x\r\u{1b}[2K\u{1}\u{85}\u{202e}\n.json"), "{junit}");
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.xml");
     fs::write(&report, &junit).unwrap();
     assert_valid_junit(&report);
+
+    // Every other format shows the name escaped too, and the JSON ones decode to it exactly.
+    for format in ["markdown", "html"] {
+        assert_no_forged_line(format, &run(format));
+    }
+    let markdown = run("markdown");
+    assert!(markdown.contains(r"landing/a\nPASS error consent_leak.x\r"), "{markdown}");
+    let sarif = run("sarif");
+    assert_no_forged_line("sarif", &sarif);
+    serde_json::from_str::<serde_json::Value>(&sarif).unwrap();
 }
 
 #[test]

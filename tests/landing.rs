@@ -296,6 +296,14 @@ fn one_bad_byte_or_one_corrupt_file_is_a_reject_not_a_failed_run() {
     write_gz(&acc.join("d-corrupt.json.gz"), &format!("{}\n", reading(7)).repeat(100));
     let gz = fs::read(acc.join("d-corrupt.json.gz")).unwrap();
     fs::write(acc.join("d-corrupt.json.gz"), &gz[..gz.len() / 2]).unwrap();
+    // One flipped bit that still decodes to valid readings (a stored block holds the text as it
+    // is): only the checksum tells, and DuckDB's own reader does not look at it.
+    let mut stored = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    stored.write_all(format!("{}\n{}\n", reading(8), reading(9)).as_bytes()).unwrap();
+    let mut stored = stored.finish().unwrap();
+    let x = stored.windows(5).position(|w| w == b"\"x\":1").unwrap() + 4;
+    stored[x] ^= 0b10; // "x":1.0 becomes "x":3.0
+    fs::write(acc.join("e-checksum.json.gz"), &stored).unwrap();
 
     let mut engine = Engine::open(EngineOptions::new(d, common::queries_dir())).unwrap();
     let outcomes = engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
@@ -306,8 +314,11 @@ fn one_bad_byte_or_one_corrupt_file_is_a_reject_not_a_failed_run() {
             ("b-gzip-named.json".to_string(), 2, 0),
             ("c-plain-named.json.gz".to_string(), 1, 0),
             ("d-corrupt.json.gz".to_string(), 0, 1),
+            ("e-checksum.json.gz".to_string(), 0, 1),
         ]
     );
+    let checksum = rejects_of(&engine, "accelerometer_landing", "e-checksum.json.gz");
+    assert!(checksum[0].1.contains("checksum") && checksum[0].0 == 0, "{checksum:?}");
     assert_eq!(
         rejects_of(&engine, "accelerometer_landing", "a-utf8.json"),
         [(2, "not valid UTF-8: byte 63 of the record is 0xFF".to_string())]
@@ -321,7 +332,7 @@ fn one_bad_byte_or_one_corrupt_file_is_a_reject_not_a_failed_run() {
     );
     assert_eq!(per_file(&engine, "customer_landing"), [("c.json".to_string(), 1, 1)]);
     assert!(rejects_of(&engine, "customer_landing", "c.json")[0].1.starts_with("not valid UTF-8: byte"));
-    assert_eq!(common::failing(&outcomes).get("rejected.accelerometer_landing"), Some(&2));
+    assert_eq!(common::failing(&outcomes).get("rejected.accelerometer_landing"), Some(&3));
     // The raw text of the undecodable record is kept lossily, and masked like any other.
     let raw = engine.fetch("SELECT raw_record FROM customer_landing_rejected", 10, 0).unwrap().rows;
     let shown = stedi_tui::engine::display_value("raw_record", raw[0][0].as_deref().unwrap(), false);
@@ -456,4 +467,39 @@ fn a_gzip_bomb_is_read_in_bounded_memory() {
         (table("customer_landing")["rows"].as_u64(), table("customer_landing")["rejected"].as_u64()),
         (Some(1), Some(1))
     );
+}
+
+/// A record that names a declared field twice is a reject in every table: JSON leaves the value to
+/// the reader (serde_json and Spark keep the last, DuckDB's typed reader refuses the record), and
+/// consent must not depend on which one ran.
+#[test]
+fn a_declared_field_given_twice_is_a_reject_not_the_last_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    minimal_data(d);
+    let twice =
+        CUSTOMER.replace("Ada.Test@test.com", "Bob.Twice@test.com").replace("000000000001", "000000000002").replace(
+            "\"shareWithResearchAsOfDate\": 1655564376361",
+            "\"shareWithResearchAsOfDate\": null, \"shareWithResearchAsOfDate\": 1655564376361",
+        );
+    write(&d.join("customer/landing/c.json"), &format!("{CUSTOMER}\n{twice}\n"));
+    write(
+        &d.join("accelerometer/landing/a.json"),
+        &format!(
+            "{}\n{}\n{}\n",
+            reading(1655564376362),
+            reading(1655564376363).replace("\"x\":1.0", "\"x\":1.0,\"x\":2.0"),
+            // An undeclared field given twice is not looked at, by DuckDB or the validator.
+            reading(1655564376364).replace("\"y\":0.5", "\"y\":0.5,\"note\":1,\"note\":2"),
+        ),
+    );
+    let mut engine = Engine::open(EngineOptions::new(d, common::queries_dir())).unwrap();
+    engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
+    let given_twice =
+        |field: &str| format!("field {field:?} is given more than once (readers differ on which value counts)");
+    assert_eq!(rejects_of(&engine, "customer_landing", "c.json"), [(2, given_twice("shareWithResearchAsOfDate"))]);
+    assert_eq!(per_file(&engine, "accelerometer_landing"), [("a.json".to_string(), 2, 1)]);
+    assert_eq!(rejects_of(&engine, "accelerometer_landing", "a.json"), [(2, given_twice("x"))]);
+    let trusted = engine.fetch("SELECT count(*) FROM customer_trusted", 1, 0).unwrap().rows;
+    assert_eq!(trusted[0][0].as_deref(), Some("1"), "only Ada consented");
 }

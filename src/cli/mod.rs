@@ -194,7 +194,7 @@ fn run_diff(args: &DiffArgs) -> Result<i32, CliError> {
     let diff = engine.diff()?;
     match args.format {
         DiffFormat::Text => write_stdout(&render_diff_text(&diff))?,
-        DiffFormat::Json => write_stdout(&(serde_json::to_string_pretty(&diff).expect("a diff serialises") + "\n"))?,
+        DiffFormat::Json => write_stdout(&(crate::engine::to_json_pretty(&diff) + "\n"))?,
     }
     Ok(0)
 }
@@ -349,7 +349,7 @@ fn run_generate(args: &GenerateArgs) -> Result<i32, CliError> {
         summary.bytes,
         printable_path(&args.out)
     );
-    println!("{}", serde_json::to_string_pretty(&summary).expect("summary serialises"));
+    println!("{}", crate::engine::to_json_pretty(&summary));
     Ok(0)
 }
 

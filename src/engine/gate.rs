@@ -162,7 +162,7 @@ impl Baseline {
     }
 
     pub fn render(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a baseline serialises") + "\n"
+        crate::engine::printable::to_json_pretty(self) + "\n"
     }
 }
 

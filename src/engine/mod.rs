@@ -66,7 +66,7 @@ pub use gate::{Baseline, BaselineVerdict, Selection};
 pub use generate::{generate, GenerateOptions, GenerateSummary, Injections, DEFAULT_READINGS};
 pub use load::{table_columns, Column, SourceFile};
 pub use mask::{display_value, is_personal_column, mask_value};
-pub use printable::{printable, printable_path};
+pub use printable::{is_unprintable, printable, printable_path, to_json_pretty};
 pub use provenance::Provenance;
 pub use pseudonym::{PseudonymKey, KEY_ENV as PSEUDONYM_KEY_ENV};
 pub use rows::RowSet;

@@ -2,8 +2,9 @@
 //! a carriage return or a terminal escape; printed as it is, it could forge a report line
 //! (`PASS error consent_leak...`), rewrite a terminal, or make JUnit XML invalid. Every path and
 //! value that the text and JUnit reports, the TUI and the error messages print goes through
-//! [`printable`], which shows such characters as escapes (`\n`, `\r`, `\t`, `\u{1b}`); the JSON
-//! report is escaped by its JSON encoder instead, so it keeps values exactly.
+//! [`printable`], which shows such characters as escapes (`\n`, `\r`, `\t`, `\u{1b}`). JSON
+//! (reports, SARIF, traces, diffs, manifests) is written by [`to_json_pretty`], whose escapes
+//! (`\u0085`, `\u202e`) decode to the exact values, so the file itself holds none of them raw.
 use std::borrow::Cow;
 use std::path::Path;
 
@@ -38,6 +39,60 @@ pub fn printable(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// `value` as pretty JSON in which every [unprintable](is_unprintable) character is a `\uXXXX`
+/// escape: serde_json escapes only the ASCII controls, and leaves a C1 control, a line separator or
+/// a bidirectional override raw, which a terminal or an editor showing the file would act on.
+pub fn to_json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut out = Vec::with_capacity(4096);
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut out, Escaping(serde_json::ser::PrettyFormatter::new()));
+    value.serialize(&mut serializer).expect("a value of ours serialises to JSON");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// serde_json's pretty formatter, with [unprintable](is_unprintable) characters escaped.
+struct Escaping<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+impl serde_json::ser::Formatter for Escaping<'_> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+        let mut from = 0;
+        for (at, c) in fragment.char_indices().filter(|&(_, c)| is_unprintable(c)) {
+            w.write_all(&fragment.as_bytes()[from..at])?;
+            // Every such character is in the Basic Multilingual Plane: one \uXXXX each.
+            write!(w, "\\u{:04x}", c as u32)?;
+            from = at + c.len_utf8();
+        }
+        w.write_all(&fragment.as_bytes()[from..])
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// A path as [`printable`] text (a name that is not UTF-8 shows U+FFFD where its bytes are not).
@@ -87,6 +142,21 @@ mod tests {
         let once = printable("x\ny\u{1}").into_owned();
         assert_eq!(printable(&once), once);
         assert_eq!(printable_path(Path::new("/tmp/a\nb")), "/tmp/a\\nb");
+    }
+
+    #[test]
+    fn json_holds_no_unprintable_character_raw_and_reads_back_exactly() {
+        let every: String = (0u32..0x3_0000).filter_map(char::from_u32).collect();
+        let value = serde_json::json!({ "path": every, "list": ["a\u{85}b\u{202e}c", 1] });
+        let text = to_json_pretty(&value);
+        assert!(!text.chars().any(|c| is_unprintable(c) && c != '\n'), "only the layout's newlines are raw");
+        assert!(text.contains("\\u0085") && text.contains("\\u202e") && text.contains("\\u001b"));
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), value);
+        // The layout is serde_json's own.
+        assert_eq!(
+            to_json_pretty(&serde_json::json!({"a": [1]})),
+            serde_json::to_string_pretty(&serde_json::json!({"a": [1]})).unwrap()
+        );
     }
 
     #[test]

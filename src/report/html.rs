@@ -8,7 +8,7 @@ use super::html_svg::{consent_svg, pipeline_svg};
 use super::{thousands as group, CheckLine, Sample};
 use crate::engine::Mode;
 use crate::engine::DROP_REASONS;
-use crate::engine::{tokenize_line, TokenKind};
+use crate::engine::{is_unprintable, printable, tokenize_line, TokenKind};
 
 /// The page forbids itself every fetch: no script, font, frame or outside image; inline styles
 /// and `data:` images only.
@@ -38,11 +38,14 @@ svg .count,svg .label,svg text.consent{text-anchor:middle;font-size:11px}svg lin
 @media print{nav{display:none}.check,table,svg{break-inside:avoid}body{max-width:none}}
 "#;
 
-/// Text as HTML: `& < > " '` escaped.
+/// Text as HTML: `& < > " '` escaped, and a control character (but a tab, which SQL may be
+/// indented with), a line separator or a bidirectional override shown as its escape, as in every
+/// report: a file name or a value cannot reorder or break what the page shows.
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
+            c if c != '\t' && is_unprintable(c) => out.push_str(&printable(c.encode_utf8(&mut [0; 4]))),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),

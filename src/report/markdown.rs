@@ -10,17 +10,19 @@ use super::{thousands as group, Sample};
 use crate::engine::Mode;
 use crate::engine::DROP_REASONS;
 use crate::engine::TIMING_BUCKETS;
+use crate::engine::{printable, printable_path};
 
 /// GitHub's job summary takes up to 1 MiB, a comment 65,536 characters: stay under 64 KB.
 pub const LIMIT: usize = 64 * 1000;
 /// Landing files listed when there is room (the rest counted).
 const FILES_LISTED: usize = 40;
 
-/// `value` cut to `max` characters (an ellipsis when cut), on one line.
+/// `value` cut to `max` characters (an ellipsis when cut), on one line: a control character (a
+/// newline, an escape) is shown as its escape, as in every report.
 pub fn clip_cell(value: &str, max: usize) -> String {
-    let one_line = value.replace(['\n', '\r'], " ");
+    let one_line = printable(value);
     if one_line.chars().count() <= max {
-        one_line
+        one_line.into_owned()
     } else {
         one_line.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
     }
@@ -226,7 +228,7 @@ fn render_at(ev: &Evidence, detail: u8) -> String {
         p.sql.origin,
         p.sql.files,
         p.sql.sha256,
-        ev.report.data_dir.display(),
+        printable_path(&ev.report.data_dir),
         ev.created_at,
         ev.elapsed_seconds
     );

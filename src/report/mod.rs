@@ -194,7 +194,7 @@ impl Report {
     }
 
     pub fn render_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a report serialises") + "\n"
+        crate::engine::to_json_pretty(self) + "\n"
     }
 }
 

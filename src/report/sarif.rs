@@ -86,7 +86,7 @@ pub fn render_sarif(report: &Report, cwd: &Path) -> String {
             "results": results,
         }],
     });
-    serde_json::to_string_pretty(&sarif).expect("SARIF serialises") + "\n"
+    crate::engine::to_json_pretty(&sarif) + "\n"
 }
 
 /// GitHub escapes: `%`, CR and LF in a message; also `:` and `,` in a property.

@@ -122,5 +122,5 @@ pub fn render_trace_text(trace: &Trace) -> String {
 }
 
 pub fn render_trace_json(trace: &Trace) -> String {
-    serde_json::to_string_pretty(trace).expect("a trace serialises") + "\n"
+    crate::engine::to_json_pretty(trace) + "\n"
 }

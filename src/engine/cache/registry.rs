@@ -110,7 +110,7 @@ fn update(change: impl FnOnce(&mut File) -> bool) -> Result<(), String> {
     if !changed {
         return Ok(());
     }
-    let text = serde_json::to_string_pretty(&file).expect("the registry serialises") + "\n";
+    let text = crate::engine::printable::to_json_pretty(&file) + "\n";
     let tmp = dir.join(format!(".{REGISTRY_FILE}.tmp-{}", std::process::id()));
     let written = private_file(&tmp, true).and_then(|mut f| {
         f.write_all(text.as_bytes())?;

@@ -206,7 +206,7 @@ impl Staging {
     /// marker and flush every folder to disk. The manifest's text.
     pub(super) fn finish(&self, manifest: &Manifest) -> Result<String> {
         let path = self.path.join(MANIFEST);
-        let text = serde_json::to_string_pretty(manifest).expect("a manifest serialises") + "\n";
+        let text = crate::engine::printable::to_json_pretty(manifest) + "\n";
         let write = || -> std::io::Result<()> {
             let mut f = fs::File::create(&path)?;
             f.write_all(text.as_bytes())?;

@@ -101,8 +101,12 @@ fn read_column(column: &Column, form: Form) -> (&str, String) {
 /// What the fast path needs to know of a file before reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
-    /// Gzip (by its first bytes).
+    /// Gzip (by its first bytes) that decodes whole: every member's checksum and length agree.
     Gzip,
+    /// Gzip that does not decode whole (cut, corrupt, a checksum that disagrees): DuckDB's reader
+    /// does not check the checksum, so a flipped bit that still decodes would load altered
+    /// readings. Validated instead, which rejects the whole file with the decoder's reason.
+    Damaged,
     /// Plain text; `booleans`: the bytes `true` or `false` occur in it.
     Plain { booleans: bool },
 }
@@ -111,7 +115,10 @@ impl Kind {
     fn of(path: &Path) -> Result<Kind> {
         let cannot = |e: std::io::Error| EngineError::input(path, format!("cannot read: {e}"));
         if crate::engine::validate::is_gzip(path).map_err(cannot)? {
-            return Ok(Kind::Gzip);
+            let (mut text, _) = crate::engine::validate::open_text(path).map_err(cannot)?;
+            // Any failure to decode (a read error too) goes to the validator, which reads the file
+            // again and says what is wrong with it.
+            return Ok(if std::io::copy(&mut text, &mut std::io::sink()).is_ok() { Kind::Gzip } else { Kind::Damaged });
         }
         let mut file = std::fs::File::open(path).map_err(cannot)?;
         let (truth, falsity) = (memchr::memmem::Finder::new(b"true"), memchr::memmem::Finder::new(b"false"));
@@ -142,7 +149,7 @@ impl Kind {
     }
 
     fn compression(self) -> &'static str {
-        if self == Kind::Gzip {
+        if matches!(self, Kind::Gzip | Kind::Damaged) {
             "gzip"
         } else {
             "none"
@@ -183,9 +190,9 @@ pub(super) fn load_batches(
     on_file: &mut impl FnMut(&Path, usize, usize),
 ) -> Result<()> {
     let total = sources.len();
-    let kinds = sources.iter().map(|s| Kind::of(&s.path)).collect::<Result<Vec<_>>>()?;
+    let kinds = kinds_of(sources)?;
     let mut order: Vec<usize> = (0..total).collect();
-    order.sort_by_key(|&i| (kinds[i].form() != Form::Typed, kinds[i] == Kind::Gzip));
+    order.sort_by_key(|&i| (kinds[i].form() != Form::Typed, kinds[i] == Kind::Gzip, kinds[i] == Kind::Damaged));
     let mut start = 0;
     while start < total {
         let kind = kinds[order[start]];
@@ -201,6 +208,18 @@ pub(super) fn load_batches(
         let batch: Vec<&SourceFile> = order[start..end].iter().map(|&i| &sources[i]).filter(|s| s.bytes > 0).collect();
         let files: Vec<(&str, u32)> =
             batch.iter().map(|s| (s.path.to_str().expect("checked UTF-8"), s.file_id)).collect();
+        if kind == Kind::Damaged {
+            for (index, &i) in order.iter().enumerate().take(end).skip(start) {
+                if index > start {
+                    on_file(&sources[i].path, index, total);
+                }
+                let started = Instant::now();
+                load_validated(conn, table, columns, std::slice::from_mut(&mut sources[i]))?;
+                sources[i].elapsed = started.elapsed();
+            }
+            start = end;
+            continue;
+        }
         let insert = insert_files(table, columns, &files, kind);
         if batch.is_empty() || !refused(conn.execute_batch(&insert))? {
             let elapsed = started.elapsed();
@@ -237,6 +256,34 @@ pub(super) fn load_batches(
         source.rows = counts.get(&source.file_id).copied().unwrap_or(0);
     }
     Ok(())
+}
+
+/// Each file's [`Kind`], on every core: telling one means reading it through (looking for
+/// booleans, or decoding the gzip to check it), which for a folder of gzip files is real work.
+fn kinds_of(sources: &[SourceFile]) -> Result<Vec<Kind>> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sources.len()).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut kinds: Vec<Option<Result<Kind>>> = (0..sources.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut told = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(source) = sources.get(i) else { break told };
+                        told.push((i, Kind::of(&source.path)));
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            for (i, kind) in handle.join().expect("a file's kind is told without panicking") {
+                kinds[i] = Some(kind);
+            }
+        }
+    });
+    kinds.into_iter().map(|k| k.expect("every file was told")).collect()
 }
 
 /// Whether DuckDB refused a load statement (nothing of it was inserted): any error but a

@@ -37,6 +37,15 @@ impl<'de> serde::Deserialize<'de> for Fields<'de> {
     }
 }
 
+/// The first declared column that a record (a JSON object) names more than once, if any. JSON
+/// leaves a repeated name to the reader: serde_json keeps the last value, Spark's reader too, and
+/// DuckDB's typed reader refuses the record. Consent must not hang on which reader ran, so such a
+/// record is a reject. A repeated undeclared field is not looked at, as DuckDB does not.
+pub(super) fn repeated_column<'c>(text: &str, columns: &'c [Column]) -> Option<&'c str> {
+    let Ok(Fields(fields)) = serde_json::from_str::<Fields<'_>>(text) else { return None };
+    columns.iter().find(|c| fields.iter().filter(|(key, _)| key.0 == c.name).nth(1).is_some()).map(|c| c.name.as_str())
+}
+
 /// The declared columns in the order [`super::check_record`] writes them (a record's fields by name,
 /// sorted), each with its name already written as JSON.
 pub(super) struct FastColumns<'c> {

@@ -268,6 +268,9 @@ impl<'c> Checker<'c> {
         if self.fast.as_ref().is_some_and(|fast| fast.write(text, &mut self.clean)) {
             return Ok(());
         }
+        if let Some(name) = fast::repeated_column(text, self.columns) {
+            return Err(format!("field {name:?} is given more than once (readers differ on which value counts)"));
+        }
         let value = serde_json::from_str::<Value>(text).map_err(|e| malformed(&e, record))?;
         self.clean = check_record(value, self.columns)?;
         Ok(())

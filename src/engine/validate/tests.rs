@@ -302,3 +302,21 @@ fn the_fast_path_takes_clean_records_as_written() {
         assert!(!FastColumns::new(&columns).write(refused, &mut String::new()), "{refused}");
     }
 }
+
+#[test]
+fn a_declared_field_given_twice_is_a_reject_whichever_value_comes_last() {
+    let columns = columns();
+    for text in [
+        r#"{"email":"a@b.c","consent":null,"consent":1655564376361}"#,
+        r#"{"email":"a@b.c","consent":1655564376361,"consent":1655564376361}"#,
+        r#"{"email":"a@b.c","email":"d@e.f"}"#,
+    ] {
+        for out in [validate_text(text, &columns), validate_text_general(text, &columns)] {
+            assert_eq!(out.count, 0, "{text}");
+            assert!(out.rejects[0].reason.contains("is given more than once"), "{:?}", out.rejects[0]);
+        }
+    }
+    // A repeated field that is not declared is not looked at (DuckDB's reader ignores it too).
+    let out = validate_text(r#"{"email":"a@b.c","note":1,"note":"x"}"#, &columns);
+    assert_eq!((out.count, out.rejects.len()), (1, 0));
+}
