@@ -12,10 +12,12 @@ use super::{integer_range, is_date, Column};
 
 /// A field name as written in a record: borrowed from the line unless it holds escapes.
 #[derive(serde::Deserialize, PartialEq, Eq)]
-struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+pub(super) struct Key<'a>(#[serde(borrow)] pub(super) Cow<'a, str>);
 
-/// A JSON object's fields in the order written, duplicates kept.
-struct Fields<'a>(Vec<(Key<'a>, &'a RawValue)>);
+/// A JSON object's fields in the order written, duplicates kept, each value as its raw text: a
+/// value is checked for syntax but not built (so nesting deeper than serde_json builds, or a
+/// number beyond a double, in a field that is not declared costs nothing, as in DuckDB's reader).
+pub(super) struct Fields<'a>(pub(super) Vec<(Key<'a>, &'a RawValue)>);
 
 impl<'de> serde::Deserialize<'de> for Fields<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -41,8 +43,8 @@ impl<'de> serde::Deserialize<'de> for Fields<'de> {
 /// leaves a repeated name to the reader: serde_json keeps the last value, Spark's reader too, and
 /// DuckDB's typed reader refuses the record. Consent must not hang on which reader ran, so such a
 /// record is a reject. A repeated undeclared field is not looked at, as DuckDB does not.
-pub(super) fn repeated_column<'c>(text: &str, columns: &'c [Column]) -> Option<&'c str> {
-    let Ok(Fields(fields)) = serde_json::from_str::<Fields<'_>>(text) else { return None };
+pub(super) fn repeated_column<'c>(fields: &Fields<'_>, columns: &'c [Column]) -> Option<&'c str> {
+    let Fields(fields) = fields;
     columns.iter().find(|c| fields.iter().filter(|(key, _)| key.0 == c.name).nth(1).is_some()).map(|c| c.name.as_str())
 }
 
