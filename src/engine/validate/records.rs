@@ -14,7 +14,9 @@
 //!   whose first line is an array).
 //!
 //! So that a cut line costs only itself, a record that is still open when a line starts with `{`
-//! in its first column ends there (pretty-printers indent what is inside a record), and a string
+//! in its first column ends there, unless the record is pretty-printed (its first line is its
+//! opening bracket alone) and a value is due at that point of it (after `:`, or after `[` or `,` in
+//! an array: `json.dumps(indent=0)` writes nested objects so); and a string
 //! ends at the end of its line (JSON strings cannot hold line breaks). Blank lines and whitespace
 //! between records are no records. What a record holds (valid UTF-8, valid JSON, the declared
 //! columns) is for its reader to judge: framing never fails, and memory is bounded: a record
@@ -108,6 +110,9 @@ pub struct Framer {
     stack: Vec<u8>,
     in_string: bool,
     escaped: bool,
+    /// The last byte of the record outside a string (a quote for a string) that is not white
+    /// space: whether a value is due next.
+    last: u8,
     /// The record being framed.
     buf: Vec<u8>,
     start: (u64, u64, u64),
@@ -134,6 +139,7 @@ impl Default for Framer {
             stack: Vec::new(),
             in_string: false,
             escaped: false,
+            last: 0,
             buf: Vec::new(),
             start: (1, 1, 0),
             len: 0,
@@ -189,6 +195,11 @@ impl Framer {
     }
 
     fn take_run(&mut self, run: &[u8], emit: &mut impl FnMut(Record<'_>)) {
+        if self.state == State::Container && !self.in_string {
+            if let Some(&b) = run.iter().rev().find(|&&b| !Self::is_space(b)) {
+                self.last = b;
+            }
+        }
         self.push_all(run);
         self.offset += run.len() as u64;
         self.column += run.len() as u64;
@@ -216,8 +227,14 @@ impl Framer {
 
     fn step(&mut self, b: u8, emit: &mut impl FnMut(Record<'_>)) {
         let line_break = b == b'\n' || b == b'\r';
-        // A record still open when a line starts with `{` in its first column was cut short.
-        if b == b'{' && self.column == 1 && self.state == State::Container && self.line > self.start.0 {
+        // A record still open when a line starts with `{` in its first column was cut short,
+        // unless a value is due there.
+        if b == b'{'
+            && self.column == 1
+            && self.state == State::Container
+            && self.line > self.start.0
+            && !self.value_due()
+        {
             self.end_record(Some(self.line), emit);
             self.begin(b);
         } else {
@@ -238,6 +255,15 @@ impl Framer {
             self.column += 1;
         }
         self.after_cr = b == b'\r';
+    }
+
+    /// Whether the open record is pretty-printed (its first line is its opening bracket alone; a
+    /// line of newline-delimited JSON, cut or not, holds more) and at a place where a value comes
+    /// next (after `:` in an object, or after `[` or `,` in an array).
+    fn value_due(&self) -> bool {
+        let first_line = self.buf.split(|&b| b == b'\n' || b == b'\r').next().unwrap_or_default();
+        let pretty = first_line.iter().filter(|&&b| !Self::is_space(b)).count() == 1;
+        pretty && matches!((self.stack.last(), self.last), (Some(b'{'), b':') | (Some(b'['), b'[' | b','))
     }
 
     fn is_space(b: u8) -> bool {
@@ -278,6 +304,7 @@ impl Framer {
         self.begin_at_here();
         self.push(b);
         self.state = State::Container;
+        self.last = b;
         match b {
             b'{' | b'[' => self.stack.push(b),
             // A string, whose commas and brackets are text.
@@ -292,6 +319,7 @@ impl Framer {
         self.stack.clear();
         self.in_string = false;
         self.escaped = false;
+        self.last = 0;
         self.start = (self.line, self.column, self.offset);
         self.open = true;
         if self.mode == Mode::Array {
@@ -345,11 +373,15 @@ impl Framer {
                 self.escaped = true;
             } else if b == b'"' {
                 self.in_string = false;
+                self.last = b;
                 if self.stack.is_empty() {
                     self.state = State::Trailer;
                 }
             }
             return;
+        }
+        if !Self::is_space(b) {
+            self.last = b;
         }
         match b {
             b'"' => self.in_string = true,
@@ -503,13 +535,19 @@ mod tests {
 
     #[test]
     fn a_cut_record_costs_only_itself() {
-        let text = "{\"a\":1,\"b\":\n{\"a\":2}\n{\"a\": \"open string\n{\"a\":3}\n{\n  \"a\": [1,\n{\"a\":4}\n";
+        let text = "{\"a\":0}\n{\"a\":1,\"b\":\n{\"a\":2}\n{\"a\": \"open string\n{\"a\":3}\n{\"a\": [1,\n{\"a\":4}\n";
         let got = records(text);
         let cut: Vec<Option<u64>> = got.iter().map(|r| r.2).collect();
-        assert_eq!(cut, [Some(2), None, Some(4), None, Some(7), None]);
-        assert_eq!(got[0].1, "{\"a\":1,\"b\":\n");
+        assert_eq!(cut, [None, Some(3), None, Some(5), None, Some(7), None]);
+        assert_eq!(got[1].1, "{\"a\":1,\"b\":\n");
         // Indented, a `{` is inside the record.
         assert_eq!(texts("{\"a\":\n  {\"b\":1}}\n").len(), 1);
+        // In a pretty-printed record, a `{` in the first column where a value is due is inside the
+        // record (`json.dumps(indent=0)`); where it is not due, the record was cut.
+        let indent0 = "{\n\"a\": [\n{\n\"b\": 1\n},\n{\n\"c\": {\n\"d\":\n{}}}\n]\n}\n{\n\"a\": 2\n}\n";
+        assert_eq!(records(indent0).iter().map(|r| r.2).collect::<Vec<_>>(), [None, None]);
+        let cut_pretty = "{\n\"a\": 1\n}\n{\n\"a\": 2,\n{\n\"a\": 3\n}\n";
+        assert_eq!(records(cut_pretty).iter().map(|r| r.2).collect::<Vec<_>>(), [None, Some(6), None]);
     }
 
     #[test]
@@ -525,7 +563,7 @@ mod tests {
         let text = "[{\"a\":1}, {\"a\":\n  2}, 3 ,\"x\",, [5]]\n";
         assert_eq!(texts(text), ["{\"a\":1}", "{\"a\":\n  2}", "3", "\"x\"", "", "[5]"]);
         assert_eq!(lines(text), (1..=6).map(Position::Element).collect::<Vec<_>>());
-        let pretty = "[\n{\n  \"a\": 1\n},\n{\"a\": \n{\"a\": 3}\n]";
+        let pretty = "[\n{\n  \"a\": 1\n},\n{\"a\": 2,\n{\"a\": 3}\n]";
         let got = records(pretty);
         assert_eq!(got.iter().map(|r| r.0).collect::<Vec<_>>(), (1..=3).map(Position::Element).collect::<Vec<_>>());
         assert_eq!(got[1].2, Some(6), "a cut element costs only itself");
