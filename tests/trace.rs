@@ -332,3 +332,30 @@ fn trace_cli_masks_and_refuses_an_unknown_email() {
     cmd.args(["trace", "Nobody.Here@example.org", "--data"]).arg(dir.path());
     common::assert_one_line_error(&mut cmd, "no customer record has the email N*****.H***@example.org");
 }
+
+/// A serial number or an email from the data, printed by the text trace, cannot start a line of its
+/// own or reach the terminal as an escape: it is shown escaped, as in every report.
+#[test]
+fn the_text_trace_escapes_control_characters_from_the_data() {
+    let (dir, _) = common::generated(10, 3, Injections::default());
+    let forged = "s\nPASS error consent_leak.x\u{1b}[2J\u{85}\u{202e}";
+    let record = serde_json::json!({
+        "customerName": "Tr Ace", "email": "tr.ace@test.com", "phone": "8015550000", "birthDay": "1980-01-01",
+        "serialNumber": forged, "registrationDate": 1655564446267i64, "lastUpdateDate": 1655564475058i64,
+        "shareWithResearchAsOfDate": 1655564475058i64
+    });
+    fs::write(dir.path().join("customer/landing/trace-me.json"), format!("{record}\n")).unwrap();
+    let out = assert_cmd::Command::cargo_bin("stedi-tui")
+        .unwrap()
+        .env("STEDI_TUI_CACHE", "off")
+        .args(["trace", "tr.ace@test.com", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(r"s\nPASS error consent_leak.x\u{1b}[2J\u{85}\u{202e}"), "{text}");
+    let raw: Vec<char> = text.chars().filter(|&c| stedi_tui::engine::is_unprintable(c) && c != '\n').collect();
+    assert!(raw.is_empty(), "raw {raw:?}");
+    assert!(!text.lines().any(|l| l.starts_with("PASS")), "{text}");
+}

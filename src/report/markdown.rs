@@ -28,9 +28,24 @@ pub fn clip_cell(value: &str, max: usize) -> String {
     }
 }
 
-/// A table cell: one line, `|` and backquotes escaped, HTML-significant characters too.
+/// A table cell: one line, with every character Markdown could act on escaped (a value such as
+/// `![x](http://host/pixel.png)` must not become an image fetched where the summary is shown, nor
+/// `*a*` emphasis), HTML-significant characters as entities, and `|` so it stays in its cell.
 fn cell(value: &str) -> String {
-    clip_cell(value, 60).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|")
+    let mut out = String::new();
+    for c in clip_cell(value, 60).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '~' | '|' | '#' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn row(out: &mut String, cells: &[String]) {
@@ -265,4 +280,17 @@ pub fn render_markdown(ev: &Evidence) -> String {
     }
     let end = text[..end].rfind('\n').unwrap_or(end);
     format!("{}{note}", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn a_cell_cannot_become_an_image_a_link_emphasis_or_another_cell() {
+        assert_eq!(cell("![i](http://e.x/i.png)"), r"\!\[i\]\(http://e.x/i.png\)");
+        assert_eq!(cell("*a* _b_ `c` ~d~"), r"\*a\* \_b\_ \`c\` \~d\~");
+        assert_eq!(cell(r"a\|b <i>&"), r"a\\\|b &lt;i&gt;&amp;");
+        assert_eq!(cell("a\nb\u{1b}"), r"a\\nb\\u{1b}");
+    }
 }

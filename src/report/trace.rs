@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::thousands as group;
-use crate::engine::display_value;
+use crate::engine::{display_value, printable};
 use crate::engine::{RowCounts, StageDrop, Trace};
 
 /// The trace with its personal values masked (unless `show_pii`).
@@ -39,18 +39,23 @@ fn drop_text(d: &Option<StageDrop>) -> String {
     }
 }
 
-/// `trace` must already be masked ([`mask_trace`]).
+/// `trace` must already be masked ([`mask_trace`]). Every text from the data (an email, a serial
+/// number) or the SQL (a table, a reason) is [`printable`]: none can start a line of its own.
 pub fn render_trace_text(trace: &Trace) -> String {
     let mut out = String::new();
     let consent = match (trace.consenting, trace.consent_at) {
         (true, Some(at)) => format!("consents since {} (by their latest record)", epoch_ms(Some(at))),
         _ => "does NOT consent (by their latest record)".to_string(),
     };
-    let _ = writeln!(out, "customer {}: {consent}", trace.customer_id);
+    let _ = writeln!(out, "customer {}: {consent}", printable(&trace.customer_id));
     let _ = writeln!(
         out,
         "devices: {}",
-        if trace.devices.is_empty() { "none".to_string() } else { trace.devices.join(", ") }
+        if trace.devices.is_empty() {
+            "none".to_string()
+        } else {
+            trace.devices.iter().map(|d| printable(d)).collect::<Vec<_>>().join(", ")
+        }
     );
     let _ = writeln!(out, "\nrecords, in time order:");
     let _ = writeln!(
@@ -65,13 +70,13 @@ pub fn render_trace_text(trace: &Trace) -> String {
             epoch_ms(r.last_update_date),
             epoch_ms(r.registration_date),
             epoch_ms(r.consent_at),
-            r.serial_number,
-            r.email,
-            r.event,
+            printable(&r.serial_number),
+            printable(&r.email),
+            printable(&r.event),
             if r.decides { "  <- decides" } else { "" }
         );
     }
-    let width = trace.tables.iter().map(|t| t.table.len()).max().unwrap_or(5).max(5);
+    let width = trace.tables.iter().map(|t| printable(&t.table).len()).max().unwrap_or(5).max(5);
     let _ = writeln!(out, "\ntheir rows, by table:");
     let _ = writeln!(out, "  {:<8} {:<width$} {:^26}   {:^26}", "", "", "rubric", "strict");
     let _ = writeln!(
@@ -80,30 +85,36 @@ pub fn render_trace_text(trace: &Trace) -> String {
         "zone", "table", "customer", "device", "all", "customer", "device", "all"
     );
     for t in &trace.tables {
-        let _ =
-            writeln!(out, "  {:<8} {:<width$} {}   {}", t.zone.as_str(), t.table, counts(&t.rubric), counts(&t.strict));
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<width$} {}   {}",
+            t.zone.as_str(),
+            printable(&t.table),
+            counts(&t.rubric),
+            counts(&t.strict)
+        );
     }
     let _ = writeln!(out, "\nwhat each stage dropped of their rows:");
     for s in &trace.stages {
-        let _ = writeln!(out, "  {}", s.stage);
+        let _ = writeln!(out, "  {}", printable(&s.stage));
         for (mode, d) in [("rubric", &s.rubric), ("strict", &s.strict)] {
             let why = d.as_ref().and_then(|d| d.reason.clone()).filter(|_| d.as_ref().is_some_and(|d| d.dropped > 0));
             let _ = writeln!(
                 out,
                 "    {mode}: {}{}",
                 drop_text(d),
-                why.map_or(String::new(), |w| format!(" (drops: {w})"))
+                why.map_or(String::new(), |w| format!(" (drops: {})", printable(&w)))
             );
         }
     }
     let _ = writeln!(out, "\ntheir readings relative to their consent:");
-    let rw = trace.readings.iter().map(|r| r.table.len()).max().unwrap_or(5).max(5);
+    let rw = trace.readings.iter().map(|r| printable(&r.table).len()).max().unwrap_or(5).max(5);
     let _ = writeln!(out, "  {:<rw$} {:>8} {:>8} {:>16}", "table", "before", "after", "without consent");
     for r in &trace.readings {
         let _ = writeln!(
             out,
             "  {:<rw$} {:>8} {:>8} {:>16}",
-            r.table,
+            printable(&r.table),
             group(r.before_consent),
             group(r.after_consent),
             group(r.without_consent)
