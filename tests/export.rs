@@ -380,6 +380,12 @@ fn partition_by_writes_hive_folders_for_the_tables_that_have_the_column() {
         partitioned,
         ["customer_curated", "customer_trusted", "machine_learning_curated", "step_trainer_trusted"]
     );
+
+    // A personal column would put its values in folder names and the manifest: only when asked.
+    let refusal = refusal(export_cmd(data.path(), &out).args(["--partition-by", "EMAIL"]));
+    assert!(refusal.contains("is a personal column") && refusal.contains("--show-pii"), "{refusal}");
+    export_cmd(data.path(), &out).args(["--partition-by", "email", "--show-pii"]).assert().success();
+    assert!(entries(&out.join("customer/trusted")).iter().all(|d| d.starts_with("email=")));
 }
 
 /// Unmounts the small tmpfs of the disk-full test, also when the test fails.

@@ -304,6 +304,10 @@ pub struct ExportArgs {
     /// Hive-style partitions (COLUMN=value/) for the tables that have COLUMN
     #[arg(long, value_name = "COLUMN")]
     pub partition_by: Option<String>,
+    /// Allow --partition-by a personal column (email, user, name, phone, birthday): its values then
+    /// name folders and fill the manifest
+    #[arg(long)]
+    pub show_pii: bool,
 }
 
 /// `--mode`: the engine's [`Mode`], as the command line spells it (the engine knows no clap).

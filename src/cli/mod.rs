@@ -167,6 +167,7 @@ fn run_export(args: &ExportArgs) -> Result<i32, CliError> {
     let mut options = ExportOptions::new(&args.out);
     options.force = args.force;
     options.partition_by = args.partition_by.clone();
+    options.personal_partitions = args.show_pii;
     match export(&engine, &outcomes, &options) {
         Ok(s) => {
             eprintln!("stedi-tui: {}", s.describe());

@@ -8,7 +8,8 @@ pub fn is_personal_column(name: &str) -> bool {
     name == "user"
         || name.ends_with("_user")
         || name == "raw_record"
-        || ["email", "customername", "phone", "birthday"].iter().any(|p| name.contains(p))
+        // A time named after one (`phone_consent_at`: when the phone's user consented) is not.
+        || (["email", "customername", "phone", "birthday"].iter().any(|p| name.contains(p)) && !name.ends_with("_at"))
 }
 
 /// Keep the shape, hide the person: `Santosh.Clayton@test.com` -> `S******.C******@test.com`,
@@ -105,7 +106,7 @@ mod tests {
         for c in ["email", "user", "customerName", "phone", "birthDay", "device_owner_email"] {
             assert!(is_personal_column(c), "{c}");
         }
-        for c in ["serialNumber", "timestamp", "x", "shareWithResearchAsOfDate"] {
+        for c in ["serialNumber", "timestamp", "x", "shareWithResearchAsOfDate", "phone_consent_at"] {
             assert!(!is_personal_column(c), "{c}");
         }
         assert_eq!(display_value("email", "a.b@c.d", true), "a.b@c.d");

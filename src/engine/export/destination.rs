@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::manifest::{read_manifest_listing, relative, Manifest};
-use super::{IN_PROGRESS, MANIFEST, NAMED_PATHS};
+use super::{IN_PROGRESS, MANIFEST, NAMED_PATHS, REMOVING};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::printable::{printable, printable_path};
 use crate::engine::spill::process_alive;
@@ -142,8 +142,7 @@ pub(super) fn sibling(parent: &Path, name: &str, kind: &str) -> PathBuf {
 /// Remove what an export killed mid-way left beside OUT: `.OUT.tmp-<pid>` / `.OUT.old-<pid>` of a
 /// process that is no longer running. An `.old` folder with no OUT (killed between the two renames
 /// of the non-Linux path) is the previous export: it is put back. Only what is provably an
-/// export's is removed: a `.tmp` folder with the [`IN_PROGRESS`] marker, an `.old` folder that is
-/// [replaceable]; anything else of that name is left alone.
+/// export's is removed (see [`ours`]); anything else of that name is left alone.
 fn clean_stale_siblings(parent: &Path, name: &str, out: &Path) {
     let Ok(entries) = fs::read_dir(parent) else { return };
     for entry in entries.flatten() {
@@ -158,19 +157,86 @@ fn clean_stale_siblings(parent: &Path, name: &str, out: &Path) {
         if kind == "old" && !out.exists() && fs::rename(&path, out).is_ok() {
             continue;
         }
-        if ours(&path, kind) {
-            let _ = fs::remove_dir_all(&path);
-        }
+        remove_ours(&path, kind);
     }
 }
 
-/// Whether a hidden `.tmp`/`.old` sibling of OUT is an export's own, safe to delete.
-fn ours(path: &Path, kind: &str) -> bool {
-    let real_folder = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
-    match kind {
-        "tmp" => real_folder && fs::symlink_metadata(path.join(IN_PROGRESS)).is_ok_and(|m| m.is_file()),
-        _ => real_folder && replaceable(path, path).is_ok(),
+/// Remove a hidden `.tmp`/`.old` sibling of OUT if it is provably an export's: a staging folder
+/// (`.tmp` with the [`IN_PROGRESS`] marker: all of it written by the export, removed whole), a
+/// previous export being removed (the [`REMOVING`] marker) or a complete export (a replaceable
+/// folder, as a kill between the manifest and the swap leaves): removed by [`remove_export`].
+fn remove_ours(path: &Path, kind: &str) {
+    if !fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        return;
     }
+    let marked = |marker: &str| fs::symlink_metadata(path.join(marker)).is_ok_and(|m| m.is_file());
+    if marked(REMOVING) {
+        let _ = remove_export(path);
+    } else if kind == "tmp" && marked(IN_PROGRESS) {
+        let _ = fs::remove_dir_all(path);
+    } else if replaceable(path, path).is_ok() {
+        let _ = remove_export(path);
+    }
+}
+
+/// Delete a previous export at `dir` file by file: every regular file its manifest lists (never
+/// through a symlink), the manifest last, then the folders left empty and `dir` itself. A marker
+/// ([`REMOVING`]) says, until the end, that it is an export being removed. Anything else (a file
+/// that appeared after the folder was last checked, one that cannot be deleted) stays where it is:
+/// the error names `dir` and up to [`NAMED_PATHS`] of what is left.
+pub(super) fn remove_export(dir: &Path) -> std::result::Result<(), String> {
+    let marker = dir.join(REMOVING);
+    let _ = fs::write(&marker, b"");
+    let listed = read_manifest_listing(&dir.join(MANIFEST)).ok().flatten().unwrap_or_default();
+    for rel in listed.iter().filter(|rel| rel.as_str() != MANIFEST) {
+        let mut path = dir.to_path_buf();
+        // Every folder on the way is a real one inside `dir`, and the file a regular one.
+        let mut inside = true;
+        for part in rel.split('/') {
+            inside &= !matches!(part, "" | "." | "..") && fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+            path.push(part);
+        }
+        if inside && fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            let _ = fs::remove_file(&path);
+        }
+    }
+    if !listed.is_empty() {
+        let _ = fs::remove_file(dir.join(MANIFEST));
+    }
+    let folders: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .contents_first(true)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_dir())
+        .map(|e| e.into_path())
+        .collect();
+    for folder in folders {
+        let _ = fs::remove_dir(folder);
+    }
+    let _ = fs::remove_file(&marker);
+    if fs::remove_dir(dir).is_ok() || fs::symlink_metadata(dir).is_err() {
+        return Ok(());
+    }
+    // What is left: every file, symlink or folder that is not empty, by its path.
+    let left: Vec<String> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| !e.file_type().is_dir() || fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none()))
+        .map(|e| printable(&relative(e.path(), dir)).into_owned())
+        .collect();
+    let total = left.len();
+    let named = &left[..total.min(NAMED_PATHS)];
+    let more = if total > named.len() { format!(" and {} more", total - named.len()) } else { String::new() };
+    Err(format!(
+        "the previous export's folder, now {}, kept {total} path{} it did not list or that could not be \
+         deleted: {}{more}; they are yours to move or delete",
+        printable_path(dir),
+        if total == 1 { "" } else { "s" },
+        named.join(", ")
+    ))
 }
 
 /// The hidden `.OUT.tmp-<pid>` folder an export is written into, removed (when dropped) unless it
@@ -187,9 +253,7 @@ impl Staging {
         clean_stale_siblings(parent, name, out);
         let tmp = sibling(parent, name, "tmp");
         // Left by a killed process that had this pid: removed only if it is an export's.
-        if fs::symlink_metadata(&tmp).is_ok() && ours(&tmp, "tmp") {
-            let _ = fs::remove_dir_all(&tmp);
-        }
+        remove_ours(&tmp, "tmp");
         let beside = |e: std::io::Error| {
             EngineError::input(
                 out,
@@ -221,11 +285,12 @@ impl Staging {
         Ok(text)
     }
 
-    /// Put the staging folder in OUT's place (see [`publish`]); it is kept from then on.
-    pub(super) fn publish(&mut self, out: &Path, old: &Path) -> Result<()> {
-        publish(self, out, old)?;
+    /// Put the staging folder in OUT's place (see [`publish`]); it is kept from then on. A notice
+    /// when the previous export's folder kept something.
+    pub(super) fn publish(&mut self, out: &Path, old: &Path) -> Result<Option<String>> {
+        let kept = publish(self, out, old)?;
         self.keep = true;
-        Ok(())
+        Ok(kept)
     }
 }
 
@@ -252,8 +317,8 @@ pub(super) fn sync(path: &Path) {
 /// Put `new` in place of `out`: one atomic exchange on Linux when `out` exists, else renames.
 /// What was at `out` is deleted only if it is still [replaceable] once swapped out (a file added
 /// to it since [`check_destination`] would otherwise be lost): if not, it is swapped back and the
-/// error names what it holds.
-pub(super) fn publish(guard: &mut Staging, out: &Path, old: &Path) -> Result<()> {
+/// error names what it holds. It is then deleted by [`remove_export`]: what it kept is the notice.
+pub(super) fn publish(guard: &mut Staging, out: &Path, old: &Path) -> Result<Option<String>> {
     let new = guard.path.clone();
     let new = new.as_path();
     let failed = |e: std::io::Error| EngineError::input(out, format!("cannot replace: {e}"));
@@ -262,7 +327,7 @@ pub(super) fn publish(guard: &mut Staging, out: &Path, old: &Path) -> Result<()>
         EngineError::input(out, format!("cannot put it back ({e}); its contents are in {}", printable_path(at)))
     };
     if fs::symlink_metadata(out).is_err() {
-        return fs::rename(new, out).map_err(failed);
+        return fs::rename(new, out).map(|()| None).map_err(failed);
     }
     #[cfg(target_os = "linux")]
     {
@@ -276,8 +341,9 @@ pub(super) fn publish(guard: &mut Staging, out: &Path, old: &Path) -> Result<()>
                     }
                     return Err(e);
                 }
-                let _ = fs::remove_dir_all(new);
-                return Ok(());
+                // Kept (not removed whole) if the removal leaves something behind.
+                guard.keep = true;
+                return Ok(remove_export(new).err());
             }
             // EINVAL/ENOSYS: this file system or kernel cannot exchange; use two renames.
             Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) => {}
@@ -292,8 +358,7 @@ pub(super) fn publish(guard: &mut Staging, out: &Path, old: &Path) -> Result<()>
         let _ = fs::rename(old, out);
         return Err(failed(e));
     }
-    let _ = fs::remove_dir_all(old);
-    Ok(())
+    Ok(remove_export(old).err())
 }
 
 /// `renameat2(a, b, RENAME_EXCHANGE)`: swap two paths atomically.

@@ -10,7 +10,7 @@ use super::destination::sync;
 use super::{ExportOptions, MANIFEST, MANIFEST_FORMAT, MANIFEST_MAX_BYTES};
 use crate::engine::checks::CheckOutcome;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::printable::describe_file_type;
+use crate::engine::printable::{describe_file_type, printable};
 use crate::engine::{Engine, Zone};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -185,6 +185,10 @@ pub(super) fn read_manifest_listing(path: &Path) -> std::result::Result<Option<B
         let files = table.get("files").and_then(|f| f.as_array()).ok_or("a table without a \"files\" list")?;
         for file in files {
             let path = file.get("path").and_then(|p| p.as_str()).ok_or("a file without a \"path\"")?;
+            // stedi-tui lists the files it wrote inside OUT, by their paths relative to it.
+            if path.split('/').any(|part| matches!(part, "" | "." | "..") || part.contains('\0')) {
+                return Err(format!("it lists `{}`, not a path inside the export", printable(path)));
+            }
             listed.insert(path.to_string());
         }
     }

@@ -13,9 +13,12 @@
 //! or when it holds a valid stedi-tui manifest and nothing that manifest does not list (see
 //! [`check_destination`]); it is checked before the pipeline runs and again, on the folder swapped
 //! out, before that is deleted (a file added meanwhile swaps it back). OUT given as a symlink is
-//! refused, naming where it points. The hidden folders a killed export left are removed only when
-//! they are provably its own: `.tmp` ones hold the marker [`IN_PROGRESS`], `.old` ones are a
-//! replaceable export.
+//! refused, naming where it points. A previous export is removed file by file, only what its
+//! manifest lists, then the folders left empty: a file that appears in it after the last check is
+//! kept, and named. The hidden folders a killed export left are removed only when they are
+//! provably its own: a staging folder holding the marker [`IN_PROGRESS`] (everything in it was
+//! written by the export), a previous export being removed (the marker [`REMOVING`]), or a
+//! complete export (a replaceable folder); anything else of that name is left alone.
 //!
 //! Privacy gate: while an error-severity check fails, [`export`] refuses unless
 //! [`ExportOptions::force`] is set, which the manifest records.
@@ -55,6 +58,9 @@ pub const NAMED_PATHS: usize = 5;
 /// The file that marks a hidden `.OUT.tmp-<pid>` folder as an export in progress, so that only a
 /// folder an export made is ever removed as a stale one. Removed just before the folder becomes OUT.
 pub const IN_PROGRESS: &str = ".stedi-tui-export-in-progress";
+/// The file that marks a folder holding a previous export as being removed (file by file, what its
+/// manifest lists), so that a process killed midway leaves it recognisable as an export's.
+pub const REMOVING: &str = ".stedi-tui-export-removing";
 /// The name of the first (and, unpartitioned, only) Parquet file of a table.
 pub const FILE_NAME: &str = "part-0.parquet";
 /// The test-only fault-injection variable (see the module documentation).
@@ -84,6 +90,9 @@ pub struct ExportOptions {
     pub force: bool,
     /// Hive-style partitions (`COLUMN=value/`) for the tables that have this column.
     pub partition_by: Option<String>,
+    /// Partition by a personal column (an email, a name, ...) although its values then name
+    /// folders and fill the manifest, which are read more widely than the data (`--show-pii`).
+    pub personal_partitions: bool,
     /// Test-only: fail after writing this many tables (see the module documentation).
     pub fail_after: Option<usize>,
 }
@@ -92,7 +101,7 @@ impl ExportOptions {
     /// Options for `out`, with `fail_after` read from `STEDI_EXPORT_FAIL_AFTER`.
     pub fn new(out: impl Into<PathBuf>) -> Self {
         let fail_after = std::env::var(FAIL_AFTER_ENV).ok().and_then(|v| v.trim().parse().ok());
-        ExportOptions { out: out.into(), force: false, partition_by: None, fail_after }
+        ExportOptions { out: out.into(), force: false, partition_by: None, personal_partitions: false, fail_after }
     }
 }
 
@@ -191,9 +200,9 @@ pub fn export(
     let text = staging.finish(&manifest)?;
 
     let old = sibling(&parent, &name, "old");
-    staging.publish(&out, &old)?;
+    let kept = staging.publish(&out, &old)?;
     sync(&parent);
-    let mut notices = Vec::new();
+    let mut notices: Vec<String> = kept.into_iter().collect();
     if let Err(why) = super::cache::registry::record_export(&engine.options.data_dir, &out) {
         notices.push(format!("{why}; `stedi-tui forget` will not know of this export"));
     }
@@ -242,6 +251,16 @@ fn plan_tables<'e>(engine: &'e Engine, options: &ExportOptions, out: &Path) -> R
         return Err(EngineError::input(out, "nothing to export: no trusted or curated table (run the stages first)"));
     }
     if let Some(column) = &options.partition_by {
+        if super::mask::is_personal_column(column) && !options.personal_partitions {
+            return Err(EngineError::input(
+                Path::new("--partition-by"),
+                format!(
+                    "{:?} is a personal column: its values would name folders and fill {MANIFEST} \
+                     (give --show-pii to partition by it all the same)",
+                    super::printable::printable(column)
+                ),
+            ));
+        }
         let wanted = column.to_lowercase();
         for planned in &mut plan {
             planned.partition =
@@ -376,6 +395,80 @@ mod tests {
         publish(&mut guard, &out, &dir.path().join(".out.old-1")).unwrap();
         guard.keep = true;
         assert!(!out.join("t").exists() && !new.exists());
+    }
+
+    /// A previous export at `dir`: a manifest listing two files in nested folders.
+    fn previous_export(dir: &Path) -> &'static str {
+        let manifest = r#"{"tool":"stedi-tui","format":1,"data_dir":"d","tables":[{"files":[{"path":"a/trusted/part-0.parquet"},{"path":"b/curated/part-0.parquet"}]}]}"#;
+        fs::create_dir_all(dir.join("a/trusted")).unwrap();
+        fs::create_dir_all(dir.join("b/curated")).unwrap();
+        fs::write(dir.join(MANIFEST), manifest).unwrap();
+        fs::write(dir.join("a/trusted/part-0.parquet"), b"old").unwrap();
+        fs::write(dir.join("b/curated/part-0.parquet"), b"old").unwrap();
+        manifest
+    }
+
+    #[test]
+    fn a_previous_export_is_removed_file_by_file_and_what_it_did_not_list_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(".out.tmp-1");
+        previous_export(&old);
+        assert!(destination::remove_export(&old).is_ok());
+        assert!(!old.exists());
+        // A file that appeared after the last check (or a folder of the user's) is kept, and named.
+        previous_export(&old);
+        fs::write(old.join("a/trusted/notes.txt"), b"mine").unwrap();
+        let kept = destination::remove_export(&old).unwrap_err();
+        assert!(kept.contains("a/trusted/notes.txt") && kept.contains(".out.tmp-1"), "{kept}");
+        assert_eq!(fs::read(old.join("a/trusted/notes.txt")).unwrap(), b"mine");
+        assert!(!old.join(MANIFEST).exists() && !old.join("b").exists() && !old.join(REMOVING).exists());
+    }
+
+    #[test]
+    fn a_manifest_listing_a_path_outside_its_folder_is_no_stedi_tui_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        fs::write(dir.path().join("victim.txt"), b"precious").unwrap();
+        for path in ["../victim.txt", "/etc/passwd", "a//b", "./a", ""] {
+            let manifest =
+                format!(r#"{{"tool":"stedi-tui","data_dir":"d","tables":[{{"files":[{{"path":{path:?}}}]}}]}}"#);
+            fs::write(out.join(MANIFEST), manifest).unwrap();
+            let err = check_destination(&out).unwrap_err().to_string();
+            assert!(err.contains("not a path inside the export"), "{path}: {err}");
+            // Even marked as an export being removed, nothing outside it is touched.
+            fs::write(out.join(REMOVING), b"").unwrap();
+            let _ = destination::remove_export(&out);
+            assert_eq!(fs::read(dir.path().join("victim.txt")).unwrap(), b"precious");
+            fs::create_dir_all(&out).unwrap();
+        }
+    }
+
+    #[test]
+    fn what_a_killed_export_left_is_removed_only_where_it_is_provably_an_exports() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        // A pid no process has (the kernel's limit is below it).
+        let dead = |kind: &str| dir.path().join(format!(".out.{kind}-4194305"));
+        // Killed between the manifest and the swap: a complete export, no marker.
+        previous_export(&dead("tmp"));
+        // Killed while removing the previous export: marked, part of it gone.
+        let removing = dir.path().join(".out.old-4194305");
+        previous_export(&removing);
+        fs::write(removing.join(REMOVING), b"").unwrap();
+        fs::remove_file(removing.join("a/trusted/part-0.parquet")).unwrap();
+        fs::create_dir_all(&out).unwrap();
+        let staging = Staging::create(dir.path(), "out", &out).unwrap();
+        assert!(!dead("tmp").exists() && !removing.exists());
+        drop(staging);
+        // A folder of that name that is not an export's, or that holds a file of the user's, stays.
+        previous_export(&dead("tmp"));
+        fs::write(dead("tmp").join("mine.txt"), b"mine").unwrap();
+        fs::create_dir_all(dead("old").join("x")).unwrap();
+        let staging = Staging::create(dir.path(), "out", &out).unwrap();
+        assert_eq!(fs::read(dead("tmp").join("mine.txt")).unwrap(), b"mine");
+        assert!(dead("tmp").join(MANIFEST).exists() && dead("old").join("x").is_dir());
+        drop(staging);
     }
 
     #[test]
