@@ -54,11 +54,14 @@ fn read_column(column: &Column, form: Form) -> (&str, String) {
     // Naming the column keeps the error from being raised before any row is read.
     let misfit =
         format!("error('a value does not fit ' || {} || length({name}::VARCHAR))", quote_literal(&column.name));
+    // One test and one branch a value (8 million rows at F=100: every operation shows).
     let checked = |fits: String, value: String| {
-        format!("CASE WHEN {name} IS NULL THEN NULL WHEN {fits} THEN {value} ELSE {misfit} END")
+        // `IS NOT TRUE`: a test that is NULL for a value (a text no cast takes) is a misfit.
+        format!("CASE WHEN {name} IS NOT NULL AND ({fits}) IS NOT TRUE THEN {misfit} ELSE {value} END")
     };
     let cast = format!("TRY_CAST({name} AS {data_type})");
-    let bracket = format!("starts_with({name}, '[') OR starts_with({name}, '{{')");
+    // Starts with `[` or `{`: as comparisons, which cost a third of what `starts_with` does.
+    let bracket = format!("{name} >= '[' AND {name} < '\\' OR {name} >= '{{' AND {name} < '|'");
     match (form, data_type) {
         // Text, or a number as its text; an array or an object is no text (a text that starts
         // with a bracket is left to the validator).
