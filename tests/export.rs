@@ -503,7 +503,12 @@ fn files_added_to_a_previous_export_are_never_deleted() {
     let added = out.join("customer/trusted/my notes.txt");
     fs::write(&added, b"mine").unwrap();
     let stderr = refusal(&mut export_cmd(data.path(), &out));
-    assert!(stderr.contains("holds 1 path its _manifest.json does not list"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "holds 1 path its _manifest.json does not list (not written by stedi-tui export) or that changed since"
+        ),
+        "{stderr}"
+    );
     assert!(stderr.contains("customer/trusted/my notes.txt"), "{stderr}");
     assert_eq!(fs::read(&added).unwrap(), b"mine");
     fs::remove_file(&added).unwrap();
@@ -546,6 +551,15 @@ fn files_added_to_a_previous_export_are_never_deleted() {
     std::os::unix::fs::symlink("/etc/passwd", &parquet).unwrap();
     assert!(refusal(&mut export_cmd(data.path(), &out)).contains("customer/trusted/part-0.parquet"));
     fs::remove_file(&parquet).unwrap();
+
+    // So is a listed file a user overwrote with their own: a different size, or the same size and
+    // other bytes (its SHA-256 is not the manifest's).
+    for mine in [b"my own table".to_vec(), saved.iter().map(|b| b ^ 1).collect::<Vec<u8>>()] {
+        fs::write(&parquet, &mine).unwrap();
+        let stderr = refusal(&mut export_cmd(data.path(), &out));
+        assert!(stderr.contains("customer/trusted/part-0.parquet (changed)"), "{stderr}");
+        assert_eq!(fs::read(&parquet).unwrap(), mine);
+    }
     fs::write(&parquet, saved).unwrap();
 
     // A clean previous export is replaced; so is one whose manifest predates the format field.

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::manifest::{read_manifest_listing, relative, Manifest};
+use super::manifest::{read_manifest_listing, relative, sha256_file, Listing, Manifest};
 use super::{IN_PROGRESS, MANIFEST, NAMED_PATHS, REMOVING};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::printable::{printable, printable_path};
@@ -37,7 +37,7 @@ pub fn check_destination(out: &Path) -> Result<()> {
         Ok(_) => return Err(EngineError::input(&parent, "the export folder's parent is not a folder")),
         Err(e) => return Err(EngineError::input(&parent, format!("the export folder's parent cannot be used: {e}"))),
     }
-    replaceable(&out, &out)
+    replaceable_as_written(&out, &out, true)
 }
 
 /// Whether the folder at `dir` (shown to the user as `out`) may be deleted to make way for a new
@@ -46,6 +46,13 @@ pub fn check_destination(out: &Path) -> Result<()> {
 /// Otherwise the error names up to [`NAMED_PATHS`] of the paths that would be lost and how many
 /// more there are.
 pub fn replaceable(dir: &Path, out: &Path) -> Result<()> {
+    replaceable_as_written(dir, out, false)
+}
+
+/// [`replaceable`], and with `contents`, every listed file still holds what the manifest says it
+/// held (its SHA-256: a listed file a user overwrote with their own is theirs now). Without, its
+/// size is compared only (the check made again once OUT is swapped out, moments later).
+fn replaceable_as_written(dir: &Path, out: &Path, contents: bool) -> Result<()> {
     let meta = match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(EngineError::input(out, format!("cannot read: {e}"))),
@@ -68,10 +75,10 @@ pub fn replaceable(dir: &Path, out: &Path) -> Result<()> {
     let absent = matches!(manifest, Ok(None));
     let (listed, problem) = match manifest {
         Ok(Some(listed)) => (listed, None),
-        Ok(None) => (BTreeSet::new(), Some(format!("it has no {MANIFEST}, so it is not a stedi-tui export"))),
-        Err(why) => (BTreeSet::new(), Some(format!("its {MANIFEST} is not a stedi-tui export manifest ({why})"))),
+        Ok(None) => (Listing::new(), Some(format!("it has no {MANIFEST}, so it is not a stedi-tui export"))),
+        Err(why) => (Listing::new(), Some(format!("its {MANIFEST} is not a stedi-tui export manifest ({why})"))),
     };
-    let (named, total) = unexpected_paths(dir, &listed, problem.is_some())
+    let (named, total) = unexpected_paths(dir, &listed, problem.is_some(), contents)
         .map_err(|e| EngineError::input(out, format!("cannot read: {e}")))?;
     let paths = || {
         let more = if total > named.len() { format!(" and {} more", total - named.len()) } else { String::new() };
@@ -88,8 +95,8 @@ pub fn replaceable(dir: &Path, out: &Path) -> Result<()> {
         (None, _) => Err(EngineError::input(
             out,
             format!(
-                "holds {total} path{} its {MANIFEST} does not list (not written by stedi-tui export); \
-                 not replacing it: {}",
+                "holds {total} path{} its {MANIFEST} does not list (not written by stedi-tui export) \
+                 or that changed since; not replacing it: {}",
                 if total == 1 { "" } else { "s" },
                 paths()
             ),
@@ -98,16 +105,18 @@ pub fn replaceable(dir: &Path, out: &Path) -> Result<()> {
 }
 
 /// The paths under `dir` that `listed` does not account for, in name order: a file not listed (or
-/// listed but no longer a regular file), a folder no listed file is in (named once, with a
+/// listed but no longer a regular file, or not of the listed size, or with `contents` not of the
+/// listed SHA-256: named with "(changed)"), a folder no listed file is in (named once, with a
 /// trailing `/`, its contents not walked). Returns the first [`NAMED_PATHS`] (printable) and the
 /// count of all. `skip_manifest`: the manifest is not counted (it was found unusable, and is named
 /// as such).
 fn unexpected_paths(
     dir: &Path,
-    listed: &BTreeSet<String>,
+    listed: &Listing,
     skip_manifest: bool,
+    contents: bool,
 ) -> walkdir::Result<(Vec<String>, usize)> {
-    let folders: BTreeSet<&str> = listed.iter().flat_map(|p| p.match_indices('/').map(move |(i, _)| &p[..i])).collect();
+    let folders: BTreeSet<&str> = listed.keys().flat_map(|p| p.match_indices('/').map(move |(i, _)| &p[..i])).collect();
     let (mut named, mut total) = (Vec::new(), 0);
     let mut walk = walkdir::WalkDir::new(dir).min_depth(1).follow_links(false).sort_by_file_name().into_iter();
     while let Some(entry) = walk.next() {
@@ -120,15 +129,33 @@ fn unexpected_paths(
             }
             continue;
         }
-        if kind.is_dir() && folders.contains(rel.as_str()) || kind.is_file() && listed.contains(&rel) {
+        if kind.is_dir() && folders.contains(rel.as_str()) {
             continue;
+        }
+        let mut changed = false;
+        if let (true, Some(listed)) = (kind.is_file(), listed.get(&rel)) {
+            let size_differs = listed.bytes.is_some_and(|bytes| entry.metadata().map_or(true, |m| m.len() != bytes));
+            let content_differs = || {
+                listed.sha256.as_ref().is_some_and(|sha| sha256_file(entry.path()).map_or(true, |(_, got)| &got != sha))
+            };
+            changed = size_differs || contents && content_differs();
+            if !changed {
+                continue;
+            }
         }
         if kind.is_dir() {
             walk.skip_current_dir();
         }
         total += 1;
         if named.len() < NAMED_PATHS {
-            named.push(format!("{}{}", printable(&rel), if kind.is_dir() { "/" } else { "" }));
+            let tail = if kind.is_dir() {
+                "/"
+            } else if changed {
+                " (changed)"
+            } else {
+                ""
+            };
+            named.push(format!("{}{tail}", printable(&rel)));
         }
     }
     Ok((named, total))
@@ -188,7 +215,7 @@ pub(super) fn remove_export(dir: &Path) -> std::result::Result<(), String> {
     let marker = dir.join(REMOVING);
     let _ = fs::write(&marker, b"");
     let listed = read_manifest_listing(&dir.join(MANIFEST)).ok().flatten().unwrap_or_default();
-    for rel in listed.iter().filter(|rel| rel.as_str() != MANIFEST) {
+    for rel in listed.keys().filter(|rel| rel.as_str() != MANIFEST) {
         let mut path = dir.to_path_buf();
         // Every folder on the way is a real one inside `dir`, and the file a regular one.
         let mut inside = true;

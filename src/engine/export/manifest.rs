@@ -1,6 +1,6 @@
 //! The export's `_manifest.json`: what it holds (written last, the role of Spark's `_SUCCESS`), and
 //! reading a previous export's listing back before it may be replaced.
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -138,7 +138,7 @@ impl Manifest {
 /// manifest: not a regular file, not JSON, another tool's, a later format, or missing `data_dir`
 /// or the tables' `files`. It is opened without following a symlink and without blocking (a FIFO
 /// named `_manifest.json` is refused, never read).
-pub(super) fn read_manifest_listing(path: &Path) -> std::result::Result<Option<BTreeSet<String>>, String> {
+pub(super) fn read_manifest_listing(path: &Path) -> std::result::Result<Option<Listing>, String> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -180,7 +180,7 @@ pub(super) fn read_manifest_listing(path: &Path) -> std::result::Result<Option<B
         return Err("no \"data_dir\"".to_string());
     }
     let tables = value.get("tables").and_then(|t| t.as_array()).ok_or("no \"tables\" list")?;
-    let mut listed = BTreeSet::from([MANIFEST.to_string()]);
+    let mut listed = Listing::from([(MANIFEST.to_string(), Listed::default())]);
     for table in tables {
         let files = table.get("files").and_then(|f| f.as_array()).ok_or("a table without a \"files\" list")?;
         for file in files {
@@ -189,10 +189,24 @@ pub(super) fn read_manifest_listing(path: &Path) -> std::result::Result<Option<B
             if path.split('/').any(|part| matches!(part, "" | "." | "..") || part.contains('\0')) {
                 return Err(format!("it lists `{}`, not a path inside the export", printable(path)));
             }
-            listed.insert(path.to_string());
+            let listed_as = Listed {
+                bytes: file.get("bytes").and_then(|b| b.as_u64()),
+                sha256: file.get("sha256").and_then(|h| h.as_str()).map(str::to_string),
+            };
+            listed.insert(path.to_string(), listed_as);
         }
     }
     Ok(Some(listed))
+}
+
+/// The files a manifest lists, by path (relative to OUT), with what it says of each.
+pub(super) type Listing = BTreeMap<String, Listed>;
+
+/// What a manifest says of a file it lists: its size and SHA-256 (the manifest itself has none).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Listed {
+    pub bytes: Option<u64>,
+    pub sha256: Option<String>,
 }
 
 pub(super) fn sha256_file(path: &Path) -> Result<(u64, String)> {
