@@ -570,3 +570,34 @@ fn a_record_is_judged_the_same_whichever_path_reads_its_file() {
         );
     }
 }
+
+/// A landing file whose name is not UTF-8 (a Latin-1 name from an old archive) is read like any
+/// other, not a failed run: its records load or are rejected, and it is named with the byte shown.
+#[test]
+fn a_file_name_that_is_not_utf8_is_read_and_named_with_its_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    minimal_data(d);
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.json");
+    let bad = reading(2).replace("\"x\":1.0", "\"x\":true");
+    write(&d.join("accelerometer/landing").join(name), &format!("{}\n{bad}\n", reading(1)));
+    for _ in 0..2 {
+        // Cold, then from the cache.
+        let mut engine = Engine::open(EngineOptions::new(d, common::queries_dir())).unwrap();
+        engine.run_all(&CheckOptions::default(), &mut |_| {}).unwrap();
+        assert_eq!(per_file(&engine, "accelerometer_landing"), [("caf\u{fffd}.json".to_string(), 1, 1)]);
+        assert_eq!(
+            rejects_of(&engine, "accelerometer_landing", r"caf\xE9.json"),
+            [(2, "\"x\" is a boolean (true), not DOUBLE".to_string())]
+        );
+    }
+    let out = assert_cmd::Command::cargo_bin("stedi-tui")
+        .unwrap()
+        .args(["--check", "--format", "json", "--data"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "rejects, not a failed run: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8(out.stdout).unwrap().contains(r"/caf\\xE9.json"), "JSON escapes the backslash");
+}

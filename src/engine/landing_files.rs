@@ -102,15 +102,35 @@ fn not_regular(path: &Path, kind: &fs::FileType) -> EngineError {
     )
 }
 
+/// A path as text, every byte kept: a name that is not UTF-8 (a Latin-1 `caf\xE9.json` from an old
+/// archive) shows its other bytes as `\xE9`, so two such names never become one, and the file is
+/// still read (by the validator, which opens it by its bytes; DuckDB is given UTF-8 paths only).
+pub fn path_text(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02X}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().into_owned()
+    }
+}
+
 pub fn stat(path: &Path, data_dir: &Path) -> Result<Found> {
     let meta = fs::metadata(path).map_err(|e| EngineError::input(path, format!("cannot read: {e}")))?;
     // Replaced by a FIFO (or another non-file) since it was found: never opened.
     if !meta.is_file() {
         return Err(not_regular(path, &meta.file_type()));
     }
-    let text = path.to_str().ok_or_else(|| EngineError::input(path, "file name is not valid UTF-8"))?;
-    let rel =
-        path.strip_prefix(data_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| text.to_string());
+    let rel = path_text(path.strip_prefix(data_dir).unwrap_or(path));
     #[cfg(unix)]
     let (mtime_ns, ctime_ns) = {
         use std::os::unix::fs::MetadataExt;

@@ -106,22 +106,31 @@ fn read_column(column: &Column, form: Form) -> (&str, String) {
 pub(super) enum Kind {
     /// Gzip (by its first bytes) that decodes whole: every member's checksum and length agree.
     Gzip,
-    /// Gzip that does not decode whole (cut, corrupt, a checksum that disagrees): DuckDB's reader
-    /// does not check the checksum, so a flipped bit that still decodes would load altered
-    /// readings. Validated instead, which rejects the whole file with the decoder's reason.
-    Damaged,
+    /// A file DuckDB's reader is not given, validated record by record instead: gzip that does not
+    /// decode whole (cut, corrupt, a checksum that disagrees: DuckDB's reader does not check the
+    /// checksum, so a flipped bit that still decodes would load altered readings; the validator
+    /// rejects the whole file with the decoder's reason), or a file whose name is not UTF-8
+    /// (DuckDB takes paths as UTF-8 text; the validator opens it by its bytes).
+    RecordByRecord,
     /// Plain text; `booleans`: the bytes `true` or `false` occur in it.
     Plain { booleans: bool },
 }
 
 impl Kind {
     fn of(path: &Path) -> Result<Kind> {
+        if path.to_str().is_none() {
+            return Ok(Kind::RecordByRecord);
+        }
         let cannot = |e: std::io::Error| EngineError::input(path, format!("cannot read: {e}"));
         if crate::engine::validate::is_gzip(path).map_err(cannot)? {
             let (mut text, _) = crate::engine::validate::open_text(path).map_err(cannot)?;
             // Any failure to decode (a read error too) goes to the validator, which reads the file
             // again and says what is wrong with it.
-            return Ok(if std::io::copy(&mut text, &mut std::io::sink()).is_ok() { Kind::Gzip } else { Kind::Damaged });
+            return Ok(if std::io::copy(&mut text, &mut std::io::sink()).is_ok() {
+                Kind::Gzip
+            } else {
+                Kind::RecordByRecord
+            });
         }
         let mut file = std::fs::File::open(path).map_err(cannot)?;
         let (truth, falsity) = (memchr::memmem::Finder::new(b"true"), memchr::memmem::Finder::new(b"false"));
@@ -152,7 +161,7 @@ impl Kind {
     }
 
     fn compression(self) -> &'static str {
-        if matches!(self, Kind::Gzip | Kind::Damaged) {
+        if self == Kind::Gzip {
             "gzip"
         } else {
             "none"
@@ -195,7 +204,7 @@ pub(super) fn load_batches(
     let total = sources.len();
     let kinds = kinds_of(sources)?;
     let mut order: Vec<usize> = (0..total).collect();
-    order.sort_by_key(|&i| (kinds[i].form() != Form::Typed, kinds[i] == Kind::Gzip, kinds[i] == Kind::Damaged));
+    order.sort_by_key(|&i| (kinds[i].form() != Form::Typed, kinds[i] == Kind::Gzip, kinds[i] == Kind::RecordByRecord));
     let mut start = 0;
     while start < total {
         let kind = kinds[order[start]];
@@ -207,11 +216,7 @@ pub(super) fn load_batches(
         }
         on_file(&sources[order[start]].path, start, total);
         let started = Instant::now();
-        // An empty file holds no records; DuckDB would reject it as malformed JSON.
-        let batch: Vec<&SourceFile> = order[start..end].iter().map(|&i| &sources[i]).filter(|s| s.bytes > 0).collect();
-        let files: Vec<(&str, u32)> =
-            batch.iter().map(|s| (s.path.to_str().expect("checked UTF-8"), s.file_id)).collect();
-        if kind == Kind::Damaged {
+        if kind == Kind::RecordByRecord {
             for (index, &i) in order.iter().enumerate().take(end).skip(start) {
                 if index > start {
                     on_file(&sources[i].path, index, total);
@@ -223,6 +228,11 @@ pub(super) fn load_batches(
             start = end;
             continue;
         }
+        // An empty file holds no records; DuckDB would reject it as malformed JSON.
+        let batch: Vec<&SourceFile> = order[start..end].iter().map(|&i| &sources[i]).filter(|s| s.bytes > 0).collect();
+        // Every path here is UTF-8: any other is read record by record (above).
+        let files: Vec<(&str, u32)> =
+            batch.iter().map(|s| (s.path.to_str().expect("checked UTF-8"), s.file_id)).collect();
         let insert = insert_files(table, columns, &files, kind);
         if batch.is_empty() || !refused(conn.execute_batch(&insert))? {
             let elapsed = started.elapsed();

@@ -16,7 +16,7 @@ use super::cache;
 use super::catalog::LandingTable;
 use super::error::{EngineError, Result};
 pub use super::landing_files::{find_landing_files, landing_dir};
-use super::landing_files::{hash_file, now_ns, read_manifest, stat, Entry, Found, RACY_NS};
+use super::landing_files::{hash_file, now_ns, path_text, read_manifest, stat, Entry, Found, RACY_NS};
 use super::sql_text::{quote_ident, quote_literal};
 use fast_path::load_batches;
 use validated::load_all_validated;
@@ -175,7 +175,7 @@ pub fn load_landing_table(
     for source in sources.iter().filter(|s| s.reused) {
         conn.execute(
             &format!("UPDATE {}.files SET path = ? WHERE file_id = ? AND path <> ?", cache::SCHEMA),
-            duckdb::params![source.path.to_string_lossy(), source.file_id, source.path.to_string_lossy()],
+            duckdb::params![path_text(&source.path), source.file_id, path_text(&source.path)],
         )?;
     }
     Ok(Loaded { sources, views: views_of(table, &columns), changed_while_loading })
@@ -361,7 +361,7 @@ impl Parse<'_> {
                 source.file_id,
                 table.name,
                 f.rel,
-                source.path.to_string_lossy(),
+                path_text(&source.path),
                 f.size,
                 f.mtime_ns,
                 f.ctime_ns,
