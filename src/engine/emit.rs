@@ -430,7 +430,7 @@ pub fn emit_glue(options: &EmitOptions) -> Result<Emitted> {
     files.push((jobs[jobs.len() - 1].script.clone(), checks_job(&catalog)));
     files.push((RUN_ALL_FILE.to_string(), run_all(&catalog, &jobs)));
     let manifest = serde_json::json!({ "mode": options.mode, "bucket": options.bucket, "jobs": jobs });
-    files.push((JOBS_FILE.to_string(), serde_json::to_string_pretty(&manifest).expect("jobs serialise") + "\n"));
+    files.push((JOBS_FILE.to_string(), super::printable::to_json_pretty(&manifest) + "\n"));
 
     prepare_out(&options.out)?;
     for (name, text) in &files {

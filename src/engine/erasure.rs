@@ -59,7 +59,7 @@ pub fn add_to_erasure_list(data_dir: &Path, email: &str) -> Result<bool> {
     let path = erasure_list_path(data_dir);
     let tmp = data_dir.join(format!(".{LIST_FILE}.tmp-{}", std::process::id()));
     let fail = |e: std::io::Error| EngineError::input(&path, format!("cannot write the erasure list: {e}"));
-    let text = serde_json::to_string_pretty(&emails).expect("strings serialise") + "\n";
+    let text = super::printable::to_json_pretty(&emails) + "\n";
     let written = fs::File::create(&tmp).and_then(|mut f| {
         f.write_all(text.as_bytes())?;
         f.sync_all()

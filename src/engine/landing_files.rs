@@ -103,8 +103,9 @@ fn not_regular(path: &Path, kind: &fs::FileType) -> EngineError {
 }
 
 /// A path as text, every byte kept: a name that is not UTF-8 (a Latin-1 `caf\xE9.json` from an old
-/// archive) shows its other bytes as `\xE9`, so two such names never become one, and the file is
-/// still read (by the validator, which opens it by its bytes; DuckDB is given UTF-8 paths only).
+/// archive) shows its other bytes as `\xE9`, and the file is still read (by the validator, which
+/// opens it by its bytes; DuckDB is given UTF-8 paths only). A UTF-8 name could spell the same
+/// text: loading refuses two files of one name.
 pub fn path_text(path: &Path) -> String {
     #[cfg(unix)]
     {

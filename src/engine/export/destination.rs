@@ -50,8 +50,8 @@ pub fn replaceable(dir: &Path, out: &Path) -> Result<()> {
 }
 
 /// [`replaceable`], and with `contents`, every listed file still holds what the manifest says it
-/// held (its SHA-256: a listed file a user overwrote with their own is theirs now). Without, its
-/// size is compared only (the check made again once OUT is swapped out, moments later).
+/// held (its SHA-256: a listed file a user overwrote with their own is theirs now); without, its
+/// size is compared only (a stale folder beside OUT, about to be removed).
 fn replaceable_as_written(dir: &Path, out: &Path, contents: bool) -> Result<()> {
     let meta = match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -181,7 +181,8 @@ fn clean_stale_siblings(parent: &Path, name: &str, out: &Path) {
             continue;
         }
         let path = entry.path();
-        if kind == "old" && !out.exists() && fs::rename(&path, out).is_ok() {
+        // Not one that was being removed (marked): that one is no longer whole.
+        if kind == "old" && !out.exists() && !path.join(REMOVING).exists() && fs::rename(&path, out).is_ok() {
             continue;
         }
         remove_ours(&path, kind);
@@ -342,9 +343,10 @@ pub(super) fn sync(path: &Path) {
 }
 
 /// Put `new` in place of `out`: one atomic exchange on Linux when `out` exists, else renames.
-/// What was at `out` is deleted only if it is still [replaceable] once swapped out (a file added
-/// to it since [`check_destination`] would otherwise be lost): if not, it is swapped back and the
-/// error names what it holds. It is then deleted by [`remove_export`]: what it kept is the notice.
+/// What was at `out` is deleted only if it is still [replaceable], its files' contents compared
+/// again, once swapped out (a file added or written over since [`check_destination`], which may
+/// be minutes ago, would otherwise be lost): if not, it is swapped back and the error names what
+/// it holds. It is then deleted by [`remove_export`]: what it kept is the notice.
 pub(super) fn publish(guard: &mut Staging, out: &Path, old: &Path) -> Result<Option<String>> {
     let new = guard.path.clone();
     let new = new.as_path();
@@ -361,7 +363,7 @@ pub(super) fn publish(guard: &mut Staging, out: &Path, old: &Path) -> Result<Opt
         match exchange(new, out) {
             // `new` now holds the previous OUT.
             Ok(()) => {
-                if let Err(e) = replaceable(new, out) {
+                if let Err(e) = replaceable_as_written(new, out, true) {
                     if let Err(again) = exchange(new, out) {
                         guard.keep = true;
                         return Err(stranded(new, again));
@@ -378,7 +380,7 @@ pub(super) fn publish(guard: &mut Staging, out: &Path, old: &Path) -> Result<Opt
         }
     }
     fs::rename(out, old).map_err(failed)?;
-    if let Err(e) = replaceable(old, out) {
+    if let Err(e) = replaceable_as_written(old, out, true) {
         return Err(fs::rename(old, out).map_or_else(|again| stranded(old, again), |()| e));
     }
     if let Err(e) = fs::rename(new, out) {

@@ -147,6 +147,15 @@ pub fn load_landing_table(
     let files = find_landing_files(&landing_dir(data_dir, &table.dataset))?;
     let read_at = now_ns();
     let found = files.iter().map(|p| stat(p, data_dir)).collect::<Result<Vec<_>>>()?;
+    // A name that is not UTF-8 is written with `\xE9` for its other bytes, which a UTF-8 name
+    // could also spell: two files must never share one name in the cache.
+    let mut names = std::collections::HashSet::new();
+    if let Some(twin) = found.iter().find(|f| !names.insert(f.rel.as_str())) {
+        return Err(EngineError::input(
+            &twin.path,
+            format!("two landing files are both named `{}` as text (one name is not UTF-8): rename one", twin.rel),
+        ));
+    }
     let Comparison { mut sources, to_load, stale, hashes, restat } =
         compare_with_manifest(&found, read_manifest(conn, &table.name)?)?;
     let changes = !stale.is_empty() || !to_load.is_empty();

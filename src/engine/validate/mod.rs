@@ -292,7 +292,7 @@ impl<'c> Checker<'c> {
         let word = |raw: &str| {
             let r = stood_for?;
             let at = raw.as_ptr() as usize - r.text.as_ptr() as usize;
-            r.stood_for.iter().find(|(offset, _)| *offset == at).map(|(_, word)| *word)
+            r.stood_for.iter().find(|(offset, _)| *offset == at).map(|(_, word)| word.clone())
         };
         self.clean = check_record(&fields, self.columns, word)?;
         Ok(())
@@ -325,7 +325,7 @@ pub(super) fn integer_range(data_type: &str) -> Option<(i64, i64)> {
 fn check_record<'a>(
     fields: &Fields<'a>,
     columns: &[Column],
-    word: impl Fn(&'a str) -> Option<&'static str>,
+    word: impl Fn(&'a str) -> Option<String>,
 ) -> Result<String, String> {
     let mut clean = Map::new();
     for column in columns {
@@ -340,8 +340,17 @@ fn check_record<'a>(
             clean.insert(column.name.clone(), Value::from(word));
             continue;
         }
+        // A number as DuckDB's reader keeps it in a text column: as written when it is beyond a
+        // double, or a whole number beyond 64 bits (which serde_json would turn into a double).
+        let number_as_written = |raw: &str| {
+            let digits = raw.strip_prefix('-').unwrap_or(raw);
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        };
         let value = match raw.map(serde_json::from_str::<Value>) {
             None => Value::Null,
+            Some(Ok(Value::Number(n))) if text && !n.is_i64() && !n.is_u64() && raw.is_some_and(number_as_written) => {
+                Value::from(raw.unwrap_or_default())
+            }
             Some(Ok(value)) => value,
             Some(Err(_)) if text && raw.is_some_and(|r| r.starts_with(|c: char| c == '-' || c.is_ascii_digit())) => {
                 Value::from(raw.unwrap_or_default())
@@ -353,6 +362,8 @@ fn check_record<'a>(
                 let what = match raw.as_bytes().first() {
                     Some(b'{') => "an object".to_string(),
                     Some(b'[') => "an array".to_string(),
+                    // A text serde_json will not build (a lone surrogate escape): never quoted.
+                    Some(b'"') => format!("a text of about {} characters", raw.chars().count().saturating_sub(2)),
                     _ if is_personal_column(&column.name) => "a number".to_string(),
                     _ => format!("the number {}", clipped(raw)),
                 };

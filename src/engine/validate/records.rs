@@ -14,9 +14,10 @@
 //!   whose first line is an array).
 //!
 //! So that a cut line costs only itself, a record that is still open when a line starts with `{`
-//! in its first column ends there, unless the record is pretty-printed (its first line is its
-//! opening bracket alone) and a value is due at that point of it (after `:`, or after `[` or `,` in
-//! an array: `json.dumps(indent=0)` writes nested objects so); and a string
+//! in its first column ends there, unless the record is pretty-printed without indentation (its
+//! first line is its opening bracket alone, and none of its lines is indented: as
+//! `json.dumps(indent=0)` writes nested objects) and a value is due at that point of it (after
+//! `:`, or after `[` or `,` in an array); and a string
 //! ends at the end of its line (JSON strings cannot hold line breaks). Blank lines and whitespace
 //! between records are no records. What a record holds (valid UTF-8, valid JSON, the declared
 //! columns) is for its reader to judge: framing never fails, and memory is bounded: a record
@@ -113,6 +114,9 @@ pub struct Framer {
     /// The last byte of the record outside a string (a quote for a string) that is not white
     /// space: whether a value is due next.
     last: u8,
+    /// Whether a line of the record being framed (after its first) starts with white space: it is
+    /// indented, so a `{` in the first column is not inside it.
+    indented: bool,
     /// The record being framed.
     buf: Vec<u8>,
     start: (u64, u64, u64),
@@ -140,6 +144,7 @@ impl Default for Framer {
             in_string: false,
             escaped: false,
             last: 0,
+            indented: false,
             buf: Vec::new(),
             start: (1, 1, 0),
             len: 0,
@@ -195,6 +200,7 @@ impl Framer {
     }
 
     fn take_run(&mut self, run: &[u8], emit: &mut impl FnMut(Record<'_>)) {
+        self.note_indent(run[0]);
         if self.state == State::Container && !self.in_string {
             if let Some(&b) = run.iter().rev().find(|&&b| !Self::is_space(b)) {
                 self.last = b;
@@ -226,6 +232,7 @@ impl Framer {
     }
 
     fn step(&mut self, b: u8, emit: &mut impl FnMut(Record<'_>)) {
+        self.note_indent(b);
         let line_break = b == b'\n' || b == b'\r';
         // A record still open when a line starts with `{` in its first column was cut short,
         // unless a value is due there.
@@ -257,12 +264,20 @@ impl Framer {
         self.after_cr = b == b'\r';
     }
 
-    /// Whether the open record is pretty-printed (its first line is its opening bracket alone; a
-    /// line of newline-delimited JSON, cut or not, holds more) and at a place where a value comes
-    /// next (after `:` in an object, or after `[` or `,` in an array).
+    /// A byte at the start of a line inside the open record: white space there makes it indented.
+    fn note_indent(&mut self, b: u8) {
+        if self.column == 1 && self.open && self.line > self.start.0 && (b == b' ' || b == b'\t') {
+            self.indented = true;
+        }
+    }
+
+    /// Whether the open record is pretty-printed without indentation (its first line is its
+    /// opening bracket alone, as a line of newline-delimited JSON, cut or not, never is; no line of
+    /// it indented) and at a place where a value comes next (after `:` in an object, or after `[`
+    /// or `,` in an array).
     fn value_due(&self) -> bool {
         let first_line = self.buf.split(|&b| b == b'\n' || b == b'\r').next().unwrap_or_default();
-        let pretty = first_line.iter().filter(|&&b| !Self::is_space(b)).count() == 1;
+        let pretty = !self.indented && first_line.iter().filter(|&&b| !Self::is_space(b)).count() == 1;
         pretty && matches!((self.stack.last(), self.last), (Some(b'{'), b':') | (Some(b'['), b'[' | b','))
     }
 
@@ -320,6 +335,7 @@ impl Framer {
         self.in_string = false;
         self.escaped = false;
         self.last = 0;
+        self.indented = false;
         self.start = (self.line, self.column, self.offset);
         self.open = true;
         if self.mode == Mode::Array {
@@ -548,6 +564,9 @@ mod tests {
         assert_eq!(records(indent0).iter().map(|r| r.2).collect::<Vec<_>>(), [None, None]);
         let cut_pretty = "{\n\"a\": 1\n}\n{\n\"a\": 2,\n{\n\"a\": 3\n}\n";
         assert_eq!(records(cut_pretty).iter().map(|r| r.2).collect::<Vec<_>>(), [None, Some(6), None]);
+        // Indented (as `jq .` writes), a `{` in the first column is a new record wherever it is.
+        let cut_jq = "{\n  \"a\": [\n    1,\n{\"a\": 4}\n";
+        assert_eq!(records(cut_jq).iter().map(|r| r.2).collect::<Vec<_>>(), [Some(4), None]);
     }
 
     #[test]
