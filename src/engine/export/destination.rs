@@ -169,7 +169,7 @@ pub(super) fn sibling(parent: &Path, name: &str, kind: &str) -> PathBuf {
 /// Remove what an export killed mid-way left beside OUT: `.OUT.tmp-<pid>` / `.OUT.old-<pid>` of a
 /// process that is no longer running. An `.old` folder with no OUT (killed between the two renames
 /// of the non-Linux path) is the previous export: it is put back. Only what is provably an
-/// export's is removed (see [`ours`]); anything else of that name is left alone.
+/// export's is removed (see [`remove_ours`]); anything else of that name is left alone.
 fn clean_stale_siblings(parent: &Path, name: &str, out: &Path) {
     let Ok(entries) = fs::read_dir(parent) else { return };
     for entry in entries.flatten() {

@@ -255,7 +255,7 @@ fn plan_tables<'e>(engine: &'e Engine, options: &ExportOptions, out: &Path) -> R
             return Err(EngineError::input(
                 Path::new("--partition-by"),
                 format!(
-                    "{:?} is a personal column: its values would name folders and fill {MANIFEST} \
+                    "`{}` is a personal column: its values would name folders and fill {MANIFEST} \
                      (give --show-pii to partition by it all the same)",
                     super::printable::printable(column)
                 ),
